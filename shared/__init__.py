@@ -1,0 +1,1 @@
+"""The channel runtime: typed channel functions, wiring, dispatcher, services and stores."""
