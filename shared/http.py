@@ -1,0 +1,139 @@
+"""Plain functions over HTTP, and the negotiate step, free of any web framework.
+
+Each returns an `HttpResult`; shared/azure_app.py turns it into an Azure Functions response.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from shared.errors import (
+    BadRequestError,
+    ChannelError,
+    InternalServerError,
+    NotFoundError,
+    UnauthorizedError,
+)
+from shared.functions import ChannelFunction
+from shared.jwt_service import JwtService
+from shared.middleware import run_middleware
+from shared.runtime import ChannelRuntime
+from shared.services import Interaction, Services
+from shared.session import Session, UserSession
+from shared.validation import opening_data_from_query, validate_opening_data
+from shared.webpubsub import WebPubSubTransport
+
+log = logging.getLogger("channels.http")
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    status: int
+    body: Any = None  # JSON-able; None means no body
+
+
+def error_result(exc: ChannelError) -> HttpResult:
+    return HttpResult(exc.status, exc.to_body())
+
+
+def bearer_session(jwt: JwtService, authorization: str | None) -> Session | None:
+    """The session a `Bearer <JWT>` header carries; None without one; 401 when it is bad."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthorizedError("Authorization must be 'Bearer <token>'")
+    claims = jwt.verify(token.strip())
+    user_id = claims.get("userId") or claims.get("sub")
+    if not isinstance(user_id, str) or not user_id:
+        raise UnauthorizedError("token has no userId")
+    role = claims.get("role")
+    return Session(user_id=user_id, role=role if isinstance(role, str) else None)
+
+
+async def call_function(
+    runtime: ChannelRuntime,
+    fn: ChannelFunction,
+    *,
+    route: str,
+    body: bytes,
+    authorization: str | None,
+    auth: bool = True,
+) -> HttpResult:
+    """Run a plain function for an HTTP request: JSON body in, JSON result out."""
+    try:
+        parts = runtime.parts
+        session = bearer_session(parts.jwt, authorization)
+        try:
+            data = json.loads(body) if body else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BadRequestError("request body is not valid JSON") from exc
+        services = Services(
+            logger=logging.LoggerAdapter(log, {"route": route}),
+            jwt=parts.jwt,
+            user_session=UserSession(session),
+            event_hub=parts.dispatcher.event_hub,
+            database=parts.database,
+        )
+
+        async def handler() -> Any:
+            current = services.user_session.get()
+            if auth and current is None:
+                raise UnauthorizedError(f"{route} needs 'Authorization: Bearer <token>'")
+            return await fn.invoke(services, fn.validate_input(data), current)
+
+        interaction = Interaction(None, route, data, session)
+        result = await run_middleware(fn.middleware, services, interaction, handler)
+    except ChannelError as exc:
+        return error_result(exc)
+    except Exception:
+        log.exception("%s failed", route)
+        return error_result(InternalServerError("internal error"))
+    out = to_jsonable_python(result, by_alias=True)
+    return HttpResult(204) if out is None else HttpResult(200, out)
+
+
+async def negotiate(
+    runtime: ChannelRuntime, query: Mapping[str, str], authorization: str | None
+) -> HttpResult:
+    """`{url, baseUrl, accessToken}` for `?channel=<name>&<opening data>`.
+
+    The opening data is checked here, so a client learns about a bad room before it connects.
+    A valid `Bearer` token makes its userId the connection's user id.
+    """
+    try:
+        name = query.get("channel", "")
+        channel = runtime.registry.get(name)
+        if channel is None:
+            raise NotFoundError(
+                f"unknown channel '{name}'" if name else "name a channel: ?channel=<name>"
+            )
+        multi = {k: [v] for k, v in query.items()}
+        validate_opening_data(channel.opening_data_type, opening_data_from_query(multi))
+        parts = runtime.parts
+        session = bearer_session(parts.jwt, authorization)
+        transport = parts.transport
+        if not isinstance(transport, WebPubSubTransport):
+            raise InternalServerError("negotiate needs the Web PubSub transport")
+        access = await transport.client_access(user_id=session.user_id if session else None)
+    except ChannelError as exc:
+        return error_result(exc)
+    except Exception:
+        log.exception("negotiate failed")
+        return error_result(InternalServerError("internal error"))
+    extra = urllib.parse.urlencode({k: v for k, v in query.items() if k != "access_token"})
+    return HttpResult(
+        200,
+        {
+            "url": f"{access['url']}&{extra}",
+            "baseUrl": access["baseUrl"],
+            "accessToken": access["token"],
+        },
+    )

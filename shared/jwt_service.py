@@ -1,0 +1,51 @@
+"""`services.jwt`: HS256 tokens with the algorithm pinned and expiry required."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+
+from shared.errors import UnauthorizedError
+from shared.settings import JWT_SECRET, SettingsError
+
+ALGORITHM = "HS256"
+
+
+class JwtService:
+    def __init__(self, secret: str | None, *, leeway_seconds: int = 5) -> None:
+        self._secret = secret
+        self._leeway = leeway_seconds
+
+    @property
+    def secret(self) -> str:
+        if not self._secret:
+            raise SettingsError(f"app setting {JWT_SECRET} is not set: tokens cannot be used")
+        return self._secret
+
+    def sign(self, claims: dict[str, Any], *, expires_in: int = 3600) -> str:
+        now = int(time.time())
+        return jwt.encode({"iat": now, "exp": now + expires_in, **claims}, self.secret, ALGORITHM)
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims; `UnauthorizedError` saying why when it is not acceptable."""
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[ALGORITHM],
+                options={"require": ["exp"]},
+                leeway=self._leeway,
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise UnauthorizedError("token has expired") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise UnauthorizedError(f"token is missing the '{exc.claim}' claim") from exc
+        except jwt.InvalidAlgorithmError as exc:
+            raise UnauthorizedError(f"token must be signed with {ALGORITHM}") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise UnauthorizedError("token signature is not valid") from exc
+        except jwt.PyJWTError as exc:
+            raise UnauthorizedError("token is not valid") from exc
+        return claims

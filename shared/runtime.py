@@ -1,0 +1,113 @@
+"""The runtime of one worker process: its clients, created once, and its entry points.
+
+runtime = ChannelRuntime()                       # reads app settings when first used
+result = await runtime.handle_trigger(request)   # every Web PubSub trigger calls this
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared.database import Database, TableDatabase
+from shared.dispatcher import Dispatcher
+from shared.jwt_service import JwtService
+from shared.settings import Settings, SettingsError
+from shared.stores import ConnectionStore, TableConnectionStore
+from shared.tables import TableStorage
+from shared.transport import Transport
+from shared.trigger import TriggerPayloadError, parse, render
+from shared.webpubsub import WebPubSubTransport
+from shared.wiring import ChannelRegistry, default_registry
+
+log = logging.getLogger("channels")
+
+
+@dataclass
+class Parts:
+    """What a dispatcher is made of; built once per process (per event loop)."""
+
+    store: ConnectionStore
+    transport: Transport
+    database: Database
+    jwt: JwtService
+    dispatcher: Dispatcher
+    closers: tuple[Any, ...] = ()
+
+
+def build_parts(settings: Settings, registry: ChannelRegistry) -> Parts:
+    if settings.storage_connection:
+        storage = TableStorage.from_connection_string(settings.storage_connection)
+    elif settings.storage_account_name:
+        storage = TableStorage.from_account_name(settings.storage_account_name)
+    else:
+        raise SettingsError("set AzureWebJobsStorage or AzureWebJobsStorage__accountName")
+    transport = WebPubSubTransport.from_connection_string(
+        settings.require_webpubsub(), settings.hub
+    )
+    store = TableConnectionStore(storage)
+    database = TableDatabase(storage)
+    jwt = JwtService(settings.jwt_secret)
+    dispatcher = Dispatcher(registry, store, transport, database, jwt)
+    return Parts(store, transport, database, jwt, dispatcher, (storage, transport))
+
+
+class ChannelRuntime:
+    def __init__(
+        self,
+        registry: ChannelRegistry | None = None,
+        settings: Settings | None = None,
+        parts: Parts | None = None,
+    ) -> None:
+        self.registry = registry or default_registry
+        self._settings = settings
+        self._parts = parts
+        self._loop: asyncio.AbstractEventLoop | None = None if parts is None else _current_loop()
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
+    @property
+    def parts(self) -> Parts:
+        # Async SDK clients belong to the loop that made them: the Functions worker keeps one
+        # loop for the process; a test runner may start another.
+        loop = _current_loop()
+        if self._parts is None or self._loop is not loop:
+            self._parts = build_parts(self.settings, self.registry)
+            self._loop = loop
+        return self._parts
+
+    async def handle_trigger(
+        self, request: str | bytes | Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Handle one Web PubSub trigger payload; never raises (a raise would hang the service)."""
+        try:
+            event = parse(request)
+        except TriggerPayloadError as exc:
+            log.error("bad trigger payload: %s", exc)
+            return {"code": "serverError", "errorMessage": str(exc)}
+        try:
+            dispatcher = self.parts.dispatcher
+        except Exception:
+            log.exception("the channel runtime could not start")
+            return {"code": "serverError", "errorMessage": "the channel runtime is not configured"}
+        return render(await dispatcher.dispatch(event))
+
+    async def aclose(self) -> None:
+        if self._parts is not None:
+            for closer in self._parts.closers:
+                await closer.aclose()
+            self._parts = None
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
