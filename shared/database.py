@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from azure.core.exceptions import AzureError
+from azure.data.tables import EdmType, EntityProperty
 
 from shared.errors import ServiceUnavailableError
 from shared.tables import TableStorage
@@ -26,8 +27,25 @@ def newest_first_key(now_us: int | None = None) -> str:
     return f"{_KEY_SPAN - now:016d}-{uuid.uuid4().hex[:12]}"
 
 
+_INT32 = range(-(2**31), 2**31)
+
+
+def _entity(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Table Storage takes a Python int as Int32; mark larger ones (timestamps) Int64."""
+    return {
+        k: EntityProperty(v, EdmType.INT64)
+        if isinstance(v, int) and not isinstance(v, bool) and v not in _INT32
+        else v
+        for k, v in row.items()
+    }
+
+
 def _row(entity: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in entity.items() if k not in ("PartitionKey", "RowKey")}
+    return {
+        k: v.value if isinstance(v, EntityProperty) else v
+        for k, v in entity.items()
+        if k not in ("PartitionKey", "RowKey")
+    }
 
 
 class Database(Protocol):
@@ -47,7 +65,9 @@ class TableDatabase:
         key = row_key or newest_first_key()
         client = await self._storage.table(table)
         try:
-            await client.create_entity({**row, "PartitionKey": partition_key, "RowKey": key})
+            await client.create_entity(
+                {**_entity(row), "PartitionKey": partition_key, "RowKey": key}
+            )
         except AzureError as exc:
             raise ServiceUnavailableError(f"database is unavailable ({table})") from exc
         return key

@@ -83,6 +83,11 @@ class ChannelRuntime:
             self._loop = loop
         return self._parts
 
+    async def reconfigure(self, settings: Settings | None = None) -> None:
+        """Close the clients; the next event builds them again (from `settings` or the env)."""
+        await self.aclose()
+        self._settings = settings
+
     async def handle_trigger(
         self, request: str | bytes | Mapping[str, Any]
     ) -> dict[str, Any] | None:

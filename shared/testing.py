@@ -130,7 +130,7 @@ class ChannelCommunicator:
             if result.has_frame:
                 self._frames.put_nowait(json.dumps(result.frame))
 
-    async def receive_json(self, timeout: float = 1.0) -> Any:
+    async def receive_json(self, timeout: float = 1.0) -> Any:  # noqa: ASYNC109 - as in Channels
         return json.loads(await asyncio.wait_for(self._frames.get(), timeout))
 
     def receive_nothing(self) -> bool:

@@ -1,0 +1,51 @@
+"""Services the tests need, started once per run and stopped at its end.
+
+Azurite (Table Storage) is real; Web PubSub's REST API is a recorder at the unit level
+(tests/support/recorder.py) and the project's emulator at the end-to-end level.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from devstack.azurite import Azurite, free_port
+from tests.support.recorder import RestRecorder
+
+JWT_SECRET = "unit-test-secret-0123456789-0123456789-abcdef"
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    with Azurite(port=free_port()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+async def recorder() -> AsyncIterator[RestRecorder]:
+    server = RestRecorder()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture(scope="session")
+def app_settings(azurite: Azurite, recorder: RestRecorder) -> Iterator[dict[str, str]]:
+    """The app settings function_app.py runs with in these tests (as in local.settings.json)."""
+    values = {
+        "AzureWebJobsStorage": azurite.connection_string,
+        "WebPubSubConnectionString": recorder.connection_string,
+        "WebPubSubHub": "channels",
+        "JWT_SECRET": JWT_SECRET,
+        "GUEST_LOGIN": "true",
+    }
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    yield values
+    for key, old in saved.items():
+        if old is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = old
