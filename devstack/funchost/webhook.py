@@ -1,0 +1,178 @@
+"""`/runtime/webhooks/webpubsub`, answered as the Web PubSub extension's dispatcher does.
+
+Order of checks (WebPubSubTriggerDispatcher.ExecuteAsync): abuse-protection handshake;
+CloudEvents headers (400); function lookup by hub + event type + event name (404);
+signature (401); POST only (400); user-event content type (400); invoke; build the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+from multidict import CIMultiDictProxy
+
+from devstack.funchost import wps_protocol as wps
+from devstack.funchost.host import FunctionHost
+from devstack.funchost.jsonwriter import indented
+from devstack.funchost.loader import FunctionSpec
+from devstack.funchost.wps_bindings import DEFAULT_CONNECTION_SETTING, HUB_SETTING
+from devstack.funchost.wps_response import ServiceReply, build_reply
+
+log = logging.getLogger("devstack.funchost")
+TRIGGER_TYPE = "webPubSubTrigger"
+_NOT_SUPPORTED = "Message data only supports text, binary, json. Current value is: "
+_DATA_TYPES = {
+    "text/plain": "Text",
+    "application/json": "Json",
+    "application/octet-stream": "Binary",
+}
+
+
+def _headers(raw: CIMultiDictProxy[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, value in raw.items():
+        out.setdefault(name.lower(), []).append(value)
+    return out
+
+
+def _context_headers(raw: CIMultiDictProxy[str]) -> dict[str, list[str]]:
+    """Every request header except .NET's content headers, first spelling kept."""
+    out: dict[str, list[str]] = {}
+    spelling: dict[str, str] = {}
+    for name, value in raw.items():
+        if name.lower() in wps.CONTENT_HEADERS:
+            continue
+        key = spelling.setdefault(name.lower(), name)
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _event_parts(fields: Mapping[str, Any], context: wps.ConnectionContext) -> dict[str, Any]:
+    """What a trigger parameter gets by name (WebPubSubTriggerEvent properties)."""
+    parts: dict[str, Any] = {"connectioncontext": indented(context.to_json_value())}
+    for key, value in fields.items():
+        if key in {"data", "dataType", "reason"} or value is None:
+            parts[key.lower()] = value
+        else:
+            parts[key.lower()] = indented(value)
+    return parts
+
+
+class WebPubSubWebhook:
+    def __init__(self, host: FunctionHost) -> None:
+        self.host = host
+        self.functions = [s for s in host.specs if s.trigger.type == TRIGGER_TYPE]
+
+    @staticmethod
+    def _access() -> wps.ServiceAccess | None:
+        connection_string = os.environ.get(DEFAULT_CONNECTION_SETTING)
+        return wps.ServiceAccess.parse(connection_string) if connection_string else None
+
+    def _lookup(self, context: wps.ConnectionContext) -> FunctionSpec | None:
+        for spec in self.functions:
+            hub = spec.trigger.get("hub") or os.environ.get(HUB_SETTING, "")
+            event_type = str(spec.trigger.get("eventType") or "")
+            event_name = str(spec.trigger.get("eventName") or "")
+            if (
+                str(hub).lower() == context.hub.lower()
+                and event_type.lower() == context.event_type.lower()
+                and event_name.lower() == context.event_name.lower()
+            ):
+                return spec
+        return None
+
+    async def handle(self, request: web.Request) -> web.Response:
+        access = self._access()
+        if request.method in {"OPTIONS", "GET"}:
+            return self._handshake(request, access)
+        try:
+            context = wps.parse_context(_headers(request.headers))
+        except wps.BadRequest as exc:
+            log.warning("Web PubSub webhook: %s", exc)
+            return web.Response(status=400)
+        context = wps.ConnectionContext(
+            **{**vars(context), "headers": _context_headers(request.headers)}
+        )
+        spec = self._lookup(context)
+        if spec is None:
+            log.warning(
+                "Web PubSub webhook: no function for hub=%s %s/%s",
+                context.hub,
+                context.event_type,
+                context.event_name,
+            )
+            return web.Response(status=404)
+        if not wps.signature_valid(
+            access, context.origin, context.signature, context.connection_id
+        ):
+            log.warning("Web PubSub webhook: invalid ce-signature for %s", context.connection_id)
+            return web.Response(status=401)
+        if request.method != "POST":
+            return web.Response(status=400)
+        kind = context.request_type
+        body = await request.read()
+        fields: dict[str, Any] | None
+        try:
+            if kind == "connect":
+                fields = wps.connect_fields(body)
+            elif kind == "disconnected":
+                fields = wps.disconnected_fields(body)
+            elif kind == "user":
+                has_type = "Content-Type" in request.headers
+                media_type = request.content_type.lower() if has_type else ""
+                if media_type not in _DATA_TYPES:
+                    return web.Response(status=400, text=f"{_NOT_SUPPORTED}{media_type}")
+                fields = wps.user_fields(body, _DATA_TYPES[media_type])
+            elif kind == "connected":
+                fields = {}
+            else:
+                fields = None
+        except ValueError as exc:
+            log.warning("Web PubSub webhook: unreadable %s body: %s", kind, exc)
+            return web.Response(status=500)
+        trigger_value = self._trigger_value(spec, fields, context)
+
+        def respond(result: Any) -> web.Response:
+            if kind not in {"connect", "user"}:
+                return web.Response(status=200)
+            return _to_web(build_reply(result, kind, context))
+
+        def on_error(exc: BaseException) -> web.Response:
+            return _to_web(
+                ServiceReply(status=500, body=str(exc).encode(), content_type="text/plain")
+            )
+
+        return await self.host.run(spec, trigger_value, {}, respond, on_error)
+
+    @staticmethod
+    def _trigger_value(
+        spec: FunctionSpec, fields: Mapping[str, Any] | None, context: wps.ConnectionContext
+    ) -> Any:
+        name = spec.trigger.name.lower()
+        if name == "request":
+            return None if fields is None else wps.request_payload(fields, context)
+        return _event_parts(fields or {}, context).get(name)
+
+    @staticmethod
+    def _handshake(request: web.Request, access: wps.ServiceAccess | None) -> web.Response:
+        origins = [
+            o for v in request.headers.getall(wps.ORIGIN_HEADER, []) for o in wps.split_list(v)
+        ]
+        if not origins:
+            return web.Response(status=400)
+        allowed = wps.handshake(origins, access)
+        if allowed is None:
+            log.warning("Web PubSub handshake refused for origin %s", ",".join(origins))
+            return web.Response(status=400)
+        return web.Response(status=200, headers={wps.ALLOWED_ORIGIN_HEADER: allowed})
+
+
+def _to_web(reply: ServiceReply) -> web.Response:
+    response = web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+    if reply.content_type:
+        response.headers["Content-Type"] = reply.content_type
+    return response
