@@ -248,5 +248,7 @@ async def _serve(service: Service, connection: Connection, ws: web.WebSocketResp
     if lost and connection.is_reliable and connection.state is ConnectionState.CONNECTED:
         service.socket_lost(connection, reason)
         return
-    connection.detach()
+    if connection.state is ConnectionState.CLOSED:
+        await connection.finish_writing()
+    connection.detach(abort=False)
     service.finalize(connection, reason)

@@ -28,6 +28,7 @@ KNOWN_PROTOCOLS = (RELIABLE_PROTOCOL, JSON_PROTOCOL)
 SEND_TO_GROUP = "sendToGroup"
 JOIN_LEAVE_GROUP = "joinLeaveGroup"
 PERMISSIONS = (SEND_TO_GROUP, JOIN_LEAVE_GROUP)
+FINISH_WRITING_SECONDS = 1.0
 
 
 class ConnectionState(enum.Enum):
@@ -118,13 +119,20 @@ class Connection:
             self.grace_timer.cancel()
             self.grace_timer = None
 
-    def detach(self) -> None:
+    async def finish_writing(self) -> None:
+        """Let the writer send what is queued (a server close ends with a close frame)."""
+        writer = self.attachment.writer if self.attachment is not None else None
+        if writer is not None and not writer.done():
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(writer), FINISH_WRITING_SECONDS)
+
+    def detach(self, *, abort: bool = True) -> None:
         attachment, self.attachment = self.attachment, None
         if attachment is None:
             return
         if attachment.writer is not None and not attachment.writer.done():
             attachment.writer.cancel()
-        if not attachment.ws.closed:
+        if abort and not attachment.ws.closed:
             # The old socket is stale (a half-open TCP connection): cut it.
             transport = attachment.request.transport
             if transport is not None:
