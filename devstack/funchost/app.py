@@ -69,10 +69,9 @@ def describe(specs: list[FunctionSpec], prefix: str, base_url: str) -> list[str]
         trigger = spec.trigger
         if trigger.type == http_trigger.HTTP_TRIGGER:
             methods = ",".join(trigger.get("methods") or ["*"])
-            route = trigger.get("route") or spec.name
-            lines.append(
-                f"  {spec.name}: [{methods}] {base_url}/{prefix}/{route}".replace("//", "/")
-            )
+            route = str(trigger.get("route") or spec.name).strip("/")
+            path = "/".join(p for p in (prefix, route) if p)
+            lines.append(f"  {spec.name}: [{methods}] {base_url}/{path}")
         elif trigger.type == TRIGGER_TYPE:
             lines.append(
                 f"  {spec.name}: webPubSubTrigger "

@@ -91,7 +91,10 @@ async def host(sample_module: ModuleType, env_settings: dict[str, str]) -> Async
                 "body": await request.read(),
             }
         )
-        return web.Response(status=202 if request.path.endswith(":send") else 200)
+        # The status codes the SDK expects from the service.
+        if request.path.endswith(":send"):
+            return web.Response(status=202)
+        return web.Response(status=204 if request.method == "DELETE" else 200)
 
     fake = web.Application()
     fake.router.add_route("*", "/{tail:.*}", record)

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from multidict import CIMultiDictProxy
 
-from .conftest import ACCESS_KEY, Host
+from .conftest import ACCESS_KEY, CONNECTION_SETTING, Host
 
 HUB = "sample"
 NO_AUTO = ("User-Agent", "Accept", "Accept-Encoding")
@@ -382,3 +382,16 @@ async def test_states_round_trip_through_two_events(host: Host) -> None:
     }
     payload = json.loads(seen(host)[1][1])
     assert payload["connectionContext"]["states"] == {"who": {"id": "u1", "tags": ["a"]}}
+
+
+async def test_without_a_connection_string_every_origin_is_allowed_unsigned(
+    host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(CONNECTION_SETTING)
+    headers = {"WebHook-Request-Origin": "anywhere.example.com"}
+    async with host.session.options(host.webhook, headers=headers) as response:
+        assert response.status == 200
+        assert response.headers["WebHook-Allowed-Origin"] == "*"
+    forged = sign("conn-1", key="not-the-key")
+    reply = await post(host, cloud_event("connect", signature=forged), b"{}")
+    assert reply.status == 200
