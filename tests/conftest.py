@@ -14,7 +14,7 @@ import pytest
 from devstack.azurite import Azurite, free_port
 from tests.support.recorder import RestRecorder
 
-JWT_SECRET = "unit-test-secret-0123456789-0123456789-abcdef"
+JWT_SECRET = "unit-test-secret-" + "0123456789abcdef" * 4  # 81 bytes: long enough for HS512 too
 
 
 @pytest.fixture(scope="session")
