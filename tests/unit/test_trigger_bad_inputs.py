@@ -132,7 +132,7 @@ def _forged(**claims: Any) -> str:
             "must be signed with HS256",
         ),
         (
-            lambda: pyjwt.encode({"userId": "m", "exp": int(time.time()) + 60}, None, "none"),
+            lambda: pyjwt.encode({"userId": "m", "exp": int(time.time()) + 60}, "", "none"),
             "HS256",
         ),
         (lambda: "not-a-token", "token is not valid"),
