@@ -82,6 +82,10 @@ async def on_message(request: str) -> Any:
     reply = _record("message", request)
     if reply == "raise":
         raise RuntimeError("the app failed")
+    data = json.loads(request)["data"]
+    if reply is None and data.startswith("echo "):
+        # Lets a test through the real emulator see the trigger's reply as a frame.
+        return {"data": data[len("echo ") :], "dataType": "text"}
     return reply
 
 
