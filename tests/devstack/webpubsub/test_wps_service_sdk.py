@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
@@ -47,7 +48,7 @@ async def test_send_to_all_in_each_content_type(
     assert (await pubsub.json())["data"] == "plain"
     assert await simple.text() == "plain"
 
-    await service.send_to_all(b"\x01\x02", content_type="application/octet-stream")
+    await service.send_to_all(io.BytesIO(b"\x01\x02"), content_type="application/octet-stream")
     assert await pubsub.json() == {
         "type": "message",
         "from": "server",
