@@ -7,6 +7,7 @@ signature (401); POST only (400); user-event content type (400); invoke; build t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Mapping
@@ -94,9 +95,7 @@ class WebPubSubWebhook:
         except wps.BadRequest as exc:
             log.warning("Web PubSub webhook: %s", exc)
             return web.Response(status=400)
-        context = wps.ConnectionContext(
-            **{**vars(context), "headers": _context_headers(request.headers)}
-        )
+        context = dataclasses.replace(context, headers=_context_headers(request.headers))
         spec = self._lookup(context)
         if spec is None:
             log.warning(
