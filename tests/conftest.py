@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from devstack.azurite import Azurite, free_port
-from tests.support.recorder import RestRecorder
+from devstack.rest_recorder import RestRecorder
 
 JWT_SECRET = "unit-test-secret-" + "0123456789abcdef" * 4  # 81 bytes: long enough for HS512 too
 

@@ -12,7 +12,7 @@ import hmac
 import json
 from typing import Any
 
-from tests.support.recorder import ACCESS_KEY
+from devstack.rest_recorder import ACCESS_KEY
 
 HUB = "channels"
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from azure.data.tables.aio import TableServiceClient
 
-from tests.support.recorder import RestRecorder
+from devstack.rest_recorder import RestRecorder
 
 Trigger = Callable[[str], Awaitable[dict[str, Any] | None]]
 _indexed: dict[str, Any] = {}

@@ -10,7 +10,7 @@ import azure.functions as func
 import jwt as pyjwt
 import pytest
 
-from tests.support.recorder import ACCESS_KEY, RestRecorder
+from devstack.rest_recorder import ACCESS_KEY, RestRecorder
 from tests.unit.test_trigger_flow import token
 
 

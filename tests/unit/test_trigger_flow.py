@@ -13,10 +13,10 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables.aio import TableServiceClient
 
+from devstack.rest_recorder import RestRecorder
 from shared.jwt_service import JwtService
 from tests.conftest import JWT_SECRET
 from tests.support import payloads
-from tests.support.recorder import RestRecorder
 
 
 def new_id() -> str:
