@@ -1,8 +1,8 @@
 """A stand-in for Web PubSub's REST data plane that records every call.
 
-Unit tests and benchmarks use it to see exactly which REST calls the app made (the emulator, with real
-WebSocket clients, is in tests/devstack and tests/e2e). It answers with the status codes
-azure-messaging-webpubsubservice expects, so the real SDK client talks to it unchanged.
+Unit tests and benchmarks use it to see exactly which REST calls the app made (the
+emulator, with real WebSocket clients, is in tests/devstack and tests/e2e). It answers with
+the status codes azure-messaging-webpubsubservice expects, so the real SDK talks to it as is.
 """
 
 from __future__ import annotations
