@@ -1,0 +1,1 @@
+"""Benchmarks. They print figures and ratios; they assert nothing about speed."""

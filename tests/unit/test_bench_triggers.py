@@ -1,0 +1,50 @@
+"""The trigger benchmark runs, and each event kind costs exactly the calls it should."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXPECTED_CALLS = {
+    # connect writes the record; nothing else
+    "connect": (1, 0),
+    # chat has on_connect, so the session is read from the table; subscribe + welcome
+    "connected": (1, 2),
+    # first message reads the record (session not yet in states) and writes the session
+    "message: authenticate (sets the session)": (2, 0),
+    # the hot path: states carry the record, so only the history query itself
+    "message: history (states carry the record)": (1, 0),
+    "message: history (no states: reads the table)": (2, 0),
+    # one insert, one publish, however many subscribers
+    "message: sendMessage (store + publish)": (1, 1),
+    "disconnected": (1, 0),
+}
+
+
+async def test_trigger_benchmark_prints_figures_and_the_calls_per_event() -> None:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.triggers",
+        "--events",
+        "200",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(child.communicate(), 120)
+    assert child.returncode == 0, err.decode()
+    text = out.decode()
+    assert re.search(r"runtime : +[\d,]+ events/s", text)
+    assert re.search(r"ratio   : +[\d.]+ x", text)
+    calls = {
+        m["kind"].strip(): (int(m["table"]), int(m["rest"]))
+        for m in re.finditer(
+            r"^  (?P<kind>\S.*?) +table=(?P<table>\d+)  rest=(?P<rest>\d+)$", text, re.M
+        )
+    }
+    assert calls == EXPECTED_CALLS
