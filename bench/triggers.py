@@ -66,8 +66,8 @@ async def run(events: int = 20_000) -> Figures:
             import function_app
 
             await function_app.runtime.reconfigure()
-            fns = {
-                f.get_function_name(): f.get_user_function()
+            fns: dict[str, Any] = {
+                str(f.get_function_name()): f.get_user_function()
                 for f in function_app.app.get_functions()
             }
             calls = await _calls_per_event(fns, proxy, recorder)
