@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import azure.functions as func
 
 from channels import chat  # importing wires the channels
@@ -16,3 +18,11 @@ wire_webpubsub_triggers(app, runtime)
 wire_negotiate(app, runtime)
 wire_http(app, runtime, chat.broadcast_to_room, route="broadcast", methods=["POST"])
 wire_http(app, runtime, guest_token, route="token", methods=["POST"])
+
+CHAT_PAGE = (Path(__file__).parent / "channels" / "static" / "chat.html").read_bytes()
+
+
+@app.route(route="chat", methods=["GET"])
+def chat_page(req: func.HttpRequest) -> func.HttpResponse:
+    """The reference chat page: pick a room and a name, then chat live."""
+    return func.HttpResponse(CHAT_PAGE, mimetype="text/html", charset="utf-8")
