@@ -65,7 +65,8 @@ class ChannelRuntime:
         self.registry = registry or default_registry
         self._settings = settings
         self._parts = parts
-        self._loop: asyncio.AbstractEventLoop | None = None if parts is None else _current_loop()
+        self._injected = parts is not None  # given parts are the caller's: never rebuilt
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def settings(self) -> Settings:
@@ -78,6 +79,8 @@ class ChannelRuntime:
         # Async SDK clients belong to the loop that made them: the Functions worker keeps one
         # loop for the process; a test runner may start another.
         loop = _current_loop()
+        if self._injected and self._parts is not None:
+            return self._parts
         if self._parts is None or self._loop is not loop:
             self._parts = build_parts(self.settings, self.registry)
             self._loop = loop
@@ -86,6 +89,7 @@ class ChannelRuntime:
     async def reconfigure(self, settings: Settings | None = None) -> None:
         """Close the clients; the next event builds them again (from `settings` or the env)."""
         await self.aclose()
+        self._injected = False
         self._settings = settings
 
     async def handle_trigger(

@@ -326,3 +326,17 @@ async def test_session_set_in_on_connect_reaches_the_next_message_through_the_ta
     await client.send_json({"action": "who"})
     assert await client.receive_json() == {"action": "who", "user": "from-connect"}
     assert client.states["channel"]["session"] == {"userId": "from-connect", "role": None}
+
+
+async def test_a_runtime_keeps_the_parts_it_was_given() -> None:
+    from shared.runtime import ChannelRuntime, Parts
+    from tests.support import payloads
+
+    registry = ChannelRegistry()
+    wire_channel(name="given", route="/given", auth=False, on_message=echo_any, registry=registry)
+    env = ChannelTestEnvironment(registry)
+    d = env.dispatcher
+    runtime = ChannelRuntime(registry, parts=Parts(d.store, d.transport, d.database, d.jwt, d))
+    accepted = await runtime.handle_trigger(payloads.connect("given-1", {"channel": "given"}))
+    assert accepted is not None and "code" not in accepted
+    assert "given-1" in env.store.records
