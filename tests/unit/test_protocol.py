@@ -340,3 +340,27 @@ async def test_a_runtime_keeps_the_parts_it_was_given() -> None:
     accepted = await runtime.handle_trigger(payloads.connect("given-1", {"channel": "given"}))
     assert accepted is not None and "code" not in accepted
     assert "given-1" in env.store.records
+
+
+async def test_log_records_carry_the_channel_id_and_the_action(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    @channel_func
+    async def noisy(services: ChannelServices[Any], data: Nothing) -> None:
+        services.logger.info("working")
+
+    registry = ChannelRegistry()
+    wire_channel(
+        name="logs",
+        route="/logs",
+        auth=False,
+        on_message_wiring={"action": {"noisy": noisy}},
+        registry=registry,
+    )
+    client = ChannelTestEnvironment(registry).communicator("logs")
+    await client.connect()
+    with caplog.at_level("INFO", logger="channels"):
+        await client.send_json({"action": "noisy"})
+    record = next(r for r in caplog.records if r.getMessage() == "working")
+    carried = {k: getattr(record, k, None) for k in ("channel", "channel_id", "action")}
+    assert carried == {"channel": "logs", "channel_id": client.channel_id, "action": "noisy"}
