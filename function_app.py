@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import azure.functions as func
@@ -9,6 +10,7 @@ import azure.functions as func
 from channels import chat  # importing wires the channels
 from channels.auth import guest_token
 from shared.azure_app import wire_http, wire_negotiate, wire_webpubsub_triggers
+from shared.docs import describe
 from shared.runtime import ChannelRuntime
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -19,7 +21,14 @@ wire_negotiate(app, runtime)
 wire_http(app, runtime, chat.broadcast_to_room, route="broadcast", methods=["POST"])
 wire_http(app, runtime, guest_token, route="token", methods=["POST"])
 
+CHANNEL_DOCS = json.dumps(describe(runtime.registry))
 CHAT_PAGE = (Path(__file__).parent / "channels" / "static" / "chat.html").read_bytes()
+
+
+@app.route(route="channels", methods=["GET"])
+def channel_docs(req: func.HttpRequest) -> func.HttpResponse:
+    """Every channel, action, auth rule and JSON Schema: for docs and typed clients."""
+    return func.HttpResponse(CHANNEL_DOCS, mimetype="application/json")
 
 
 @app.route(route="chat", methods=["GET"])

@@ -87,12 +87,14 @@ class ChannelFunction:
         return await self.handler(services, data)
 
     def input_schema(self) -> dict[str, Any] | None:
-        return None if self.input_adapter is None else self.input_adapter.json_schema()
+        if self.input_adapter is None:
+            return None
+        return self.input_adapter.json_schema(by_alias=True)
 
     def output_schema(self) -> dict[str, Any] | None:
         if self.output_type in (None, type(None), Any):
             return None
-        return TypeAdapter(self.output_type).json_schema()
+        return TypeAdapter(self.output_type).json_schema(by_alias=True, mode="serialization")
 
 
 def _location(fn: Callable[..., Any]) -> str:

@@ -164,3 +164,24 @@ async def test_guest_token_is_refused_when_guest_login_is_off(
     )
     assert response.status_code == 403
     assert body(response)["errorName"] == "ForbiddenError"
+
+
+async def test_channel_docs_describe_actions_auth_and_schemas(triggers: dict[str, Any]) -> None:
+    response = triggers["channel_docs"](req=request("GET", "http://localhost/api/channels"))
+    assert response.status_code == 200
+    chat = next(c for c in body(response)["channels"] if c["name"] == "chat")
+    assert chat["openingData"]["required"] == ["room"]
+    actions = chat["routing"]["action"]
+    assert {name: a["auth"] for name, a in actions.items()} == {
+        "authenticate": False,
+        "sendMessage": True,
+        "history": True,
+        "broadcastToRoom": True,
+        "processJob": True,
+    }
+    assert actions["authenticate"]["errors"] == ["UnauthorizedError"]
+    assert actions["sendMessage"]["input"]["required"] == ["message"]
+    # what a client sees: camelCase names
+    room_message = actions["history"]["output"]["$defs"]["RoomMessage"]
+    assert set(room_message["required"]) == {"message", "userId", "timestamp"}
+    assert actions["processJob"]["input"]["required"] == ["jobId"]
