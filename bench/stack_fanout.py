@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> FanoutFigures:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50, help="connections opening at once")
     args = parser.parse_args(argv)
-    with LocalStack() as stack:
+    with LocalStack(settings={"GUEST_LOGIN": "true"}) as stack:  # the publisher's token
         figures = asyncio.run(run(stack.host_url, args.subscribers, args.concurrency))
         stack.check()
     report(figures)

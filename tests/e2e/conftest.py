@@ -11,10 +11,14 @@ from azure.data.tables.aio import TableServiceClient
 
 from devstack.stack import LocalStack
 
+# Whatever the environment of the run holds (other tests set app settings), the stack
+# serves guest tokens on the hub these tests name.
+SETTINGS = {"GUEST_LOGIN": "true", "WebPubSubHub": "channels"}
+
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack() as running:
+    with LocalStack(settings=SETTINGS) as running:
         yield running
         running.check()  # a child that died during the run fails the last test's teardown
 
