@@ -13,6 +13,7 @@ import pytest
 
 from devstack.azurite import Azurite, free_port
 from devstack.rest_recorder import RestRecorder
+from devstack.stack import LocalStack
 
 JWT_SECRET = "unit-test-secret-" + "0123456789abcdef" * 4  # 81 bytes: long enough for HS512 too
 
@@ -49,3 +50,16 @@ def app_settings(azurite: Azurite, recorder: RestRecorder) -> Iterator[dict[str,
             os.environ.pop(key, None)
         else:
             os.environ[key] = old
+
+
+# Whatever the environment of the run holds (app_settings above changes it), the stack
+# serves guest tokens on the hub the end-to-end tests name.
+STACK_SETTINGS = {"GUEST_LOGIN": "true", "WebPubSubHub": "channels"}
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    """The whole local stack (Azurite, Web PubSub emulator, Functions host), once per run."""
+    with LocalStack(settings=STACK_SETTINGS) as running:
+        yield running
+        running.check()  # a child that died during the run fails the last teardown

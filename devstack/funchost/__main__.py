@@ -50,6 +50,8 @@ async def serve(app: web.Application, host: str, port: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[funchost] %(message)s", stream=sys.stdout)
+    # azure-core logs every request and response with its headers at INFO: noise here.
+    logging.getLogger("azure").setLevel(logging.WARNING)
     root = Path(args.root).resolve()
     path = settings.settings_file(root, args.settings)
     file_values = settings.read_values(path) if path else {}

@@ -1,26 +1,15 @@
-"""One local stack (Azurite, Web PubSub emulator, Functions host with function_app.py) per run."""
+"""Fixtures of the end-to-end tests; the stack itself is tests/conftest.py's `stack`."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from azure.data.tables.aio import TableServiceClient
 
 from devstack.stack import LocalStack
-
-# Whatever the environment of the run holds (other tests set app settings), the stack
-# serves guest tokens on the hub these tests name.
-SETTINGS = {"GUEST_LOGIN": "true", "WebPubSubHub": "channels"}
-
-
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(settings=SETTINGS) as running:
-        yield running
-        running.check()  # a child that died during the run fails the last test's teardown
 
 
 @pytest.fixture
