@@ -55,9 +55,6 @@ class Channel(Generic[OpeningT]):
             )
         self._state = to
 
-    def open(self) -> None:
-        self._move(ChannelState.OPEN)
-
     async def send(self, data: object) -> None:
         """Send one frame to this client now (before the function's own result)."""
         if self._state is not ChannelState.OPEN:

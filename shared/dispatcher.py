@@ -193,12 +193,11 @@ class Dispatcher:
             self.logger.exception("message handler failed on %s", event.channel_id)
             frame, has_frame = error_frame(key, value, InternalServerError("internal error")), True
         changed = user_session is not None and user_session.changed
-        if changed and user_session is not None:
+        if user_session is not None and changed:
             ctx.session = user_session.get()
-        states = (
-            self._states(ctx, with_session=True) if changed or not ctx.session_in_states else {}
-        )
-        return Reply(frame, has_frame, states)
+        # Return the copy when it changed, or when this event had to read the table for it.
+        refresh = changed or not ctx.session_in_states
+        return Reply(frame, has_frame, self._states(ctx, with_session=True) if refresh else {})
 
     # -- disconnected: run on_disconnect, forget the connection ------------------------------
 

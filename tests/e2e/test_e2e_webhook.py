@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
 import aiohttp
 import pytest
 
 from devstack.stack import EMULATOR_KEY, LocalStack
+from tests.support.payloads import signature
 
 pytestmark = pytest.mark.e2e
 
 CONNECTION_ID = "forged-connection"
 WRONG_KEY = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210ZYXWVUTS"
-
-
-def signature(key: str, connection_id: str = CONNECTION_ID) -> str:
-    digest = hmac.new(key.encode(), connection_id.encode(), hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
 
 
 def user_event_headers(signature: str | None) -> dict[str, str]:
@@ -56,8 +50,8 @@ async def post_event(
     "forged",
     [
         pytest.param("sha256=" + "0" * 64, id="made-up-digest"),
-        pytest.param(signature(WRONG_KEY), id="signed-with-another-key"),
-        pytest.param(signature(EMULATOR_KEY, "another-connection"), id="another-connection"),
+        pytest.param(signature(CONNECTION_ID, WRONG_KEY), id="signed-with-another-key"),
+        pytest.param(signature("another-connection", EMULATOR_KEY), id="another-connection"),
         pytest.param(None, id="no-signature"),
     ],
 )
@@ -73,7 +67,9 @@ async def test_the_same_event_signed_with_the_access_key_is_served(
     stack: LocalStack, http: aiohttp.ClientSession
 ) -> None:
     # The control for the 401s above: only the signature differs.
-    status, body = await post_event(http, stack, f"sha256=bad,{signature(EMULATOR_KEY)}")
+    status, body = await post_event(
+        http, stack, f"sha256=bad,{signature(CONNECTION_ID, EMULATOR_KEY)}"
+    )
     assert status == 200
     # The dispatcher ran: it answers with an error frame for a connection it never stored.
     assert json.loads(body)["errorName"] == "NotFoundError"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -13,15 +11,12 @@ import aiohttp
 import pytest
 from multidict import CIMultiDictProxy
 
+from tests.support.payloads import signature as sign
+
 from .conftest import ACCESS_KEY, CONNECTION_SETTING, Host
 
 HUB = "sample"
 NO_AUTO = ("User-Agent", "Accept", "Accept-Encoding")
-
-
-def sign(connection_id: str, key: str = ACCESS_KEY) -> str:
-    digest = hmac.new(key.encode(), connection_id.encode(), hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
 
 
 def cloud_event(
@@ -47,7 +42,7 @@ def cloud_event(
         "ce-hub": hub,
         "ce-connectionId": connection_id,
         "ce-eventName": event,
-        "ce-signature": signature or f"sha256=00,{sign(connection_id)}",
+        "ce-signature": signature or f"sha256=00,{sign(connection_id, ACCESS_KEY)}",
     }
     if user_id is not None:
         headers["ce-userId"] = user_id
@@ -129,7 +124,7 @@ async def test_connect_payload_is_the_extensions_indented_json(host: Host) -> No
         "subprotocols": ["json.webpubsub.azure.v1"],
         "clientCertificates": [{"thumbprint": "ab12", "content": None}],
     }
-    headers = cloud_event("connect", signature=sign("conn-1"))
+    headers = cloud_event("connect", signature=sign("conn-1", ACCESS_KEY))
     response = await post(host, headers, json.dumps(body).encode())
     assert response.status == 200
     port = host.url.rsplit(":", 1)[1]
@@ -171,7 +166,7 @@ async def test_connect_payload_is_the_extensions_indented_json(host: Host) -> No
         '    "hub": "sample",\n'
         '    "connectionId": "conn-1",\n'
         '    "userId": null,\n'
-        f'    "signature": "{sign("conn-1")}",\n'
+        f'    "signature": "{sign("conn-1", ACCESS_KEY)}",\n'
         '    "origin": "localhost",\n'
         '    "states": {},\n'
         '    "headers": {\n'
@@ -315,7 +310,7 @@ async def test_trigger_parameter_not_named_request_gets_that_part(host: Host) ->
 
 
 async def test_forged_signature_is_401(host: Host) -> None:
-    forged = sign("conn-1", key="not-the-key")
+    forged = sign("conn-1", "not-the-key")
     response = await post(host, cloud_event("connect", signature=forged), b"{}")
     assert response.status == 401
     assert seen(host) == []
@@ -392,6 +387,6 @@ async def test_without_a_connection_string_every_origin_is_allowed_unsigned(
     async with host.session.options(host.webhook, headers=headers) as response:
         assert response.status == 200
         assert response.headers["WebHook-Allowed-Origin"] == "*"
-    forged = sign("conn-1", key="not-the-key")
+    forged = sign("conn-1", "not-the-key")
     reply = await post(host, cloud_event("connect", signature=forged), b"{}")
     assert reply.status == 200

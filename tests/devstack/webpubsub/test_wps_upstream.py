@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -15,6 +13,7 @@ from aiohttp import web
 
 from devstack.webpubsub import Emulator
 from tests.devstack.webpubsub.wps_support import HUB, ClientUrl, Connect, Recorded, Upstream
+from tests.support.payloads import signature
 
 JSON = "json.webpubsub.azure.v1"
 RELIABLE = "json.reliable.webpubsub.azure.v1"
@@ -29,10 +28,6 @@ def states(**values: Any) -> str:
 def decode_states(header: str) -> dict[str, Any]:
     inner = json.loads(base64.b64decode(header))
     return {k: json.loads(base64.b64decode(v)) for k, v in inner.items()}
-
-
-def expected_signature(key: str, connection_id: str) -> str:
-    return "sha256=" + hmac.new(key.encode(), connection_id.encode(), hashlib.sha256).hexdigest()
 
 
 async def test_simple_client_lifecycle_raises_every_event_with_exact_headers(
@@ -72,7 +67,7 @@ async def test_simple_client_lifecycle_raises_every_event_with_exact_headers(
     assert headers["ce-hub"] == HUB
     assert headers["ce-eventname"] == "connect"
     assert headers["ce-userid"] == "token-user"
-    assert headers["ce-signature"] == expected_signature(key, connection_id)
+    assert headers["ce-signature"] == signature(connection_id, key)
     assert headers["webhook-request-origin"] == "localhost"
     assert headers["content-type"].startswith("application/json")
     assert "ce-connectionstate" not in headers
@@ -95,7 +90,7 @@ async def test_simple_client_lifecycle_raises_every_event_with_exact_headers(
     first, second = upstream.events("azure.webpubsub.user.message")
     assert first.headers["content-type"] == "text/plain" and first.body == b"hello"
     assert first.headers["ce-eventname"] == "message"
-    assert first.headers["ce-signature"] == expected_signature(key, connection_id)
+    assert first.headers["ce-signature"] == signature(connection_id, key)
     assert decode_states(first.headers["ce-connectionstate"]) == {"room": "r1"}
     assert decode_states(second.headers["ce-connectionstate"]) == {"room": "r1", "count": 1}
 
