@@ -21,7 +21,6 @@ from shared.errors import (
     NotFoundError,
     PayloadTooLargeError,
     ServiceUnavailableError,
-    UnauthorizedError,
     UnsupportedMediaTypeError,
 )
 from shared.event_hub import EventHub
@@ -39,7 +38,7 @@ from shared.events import (
 )
 from shared.frames import error_frame, reply_frame
 from shared.jwt_service import JwtService
-from shared.middleware import run_middleware
+from shared.middleware import invoke
 from shared.services import ChannelServices, Interaction
 from shared.session import Session, UserSession
 from shared.stores import ConnectionRecord, ConnectionStore
@@ -270,17 +269,15 @@ class Dispatcher:
         check: bool = True,
     ) -> Any:
         interaction = Interaction(services.channel.name, action, data, services.user_session.get())
-
-        async def handler() -> Any:
-            session = services.user_session.get()
-            if check and route.auth and session is None:
-                raise UnauthorizedError(
-                    f"'{action}' needs an authenticated session: authenticate first"
-                )
-            value = route.func.validate_input(data)
-            return await route.func.invoke(services, value, session)
-
-        return await run_middleware(route.middleware, services, interaction, handler)
+        unauthorized = f"'{action}' needs an authenticated session: authenticate first"
+        return await invoke(
+            route.func,
+            services,
+            data,
+            middleware=route.middleware,
+            interaction=interaction,
+            unauthorized=unauthorized if check and route.auth else None,
+        )
 
     async def _send_error(self, channel_id: str, exc: Exception) -> None:
         error = exc if isinstance(exc, ChannelError) else InternalServerError("internal error")

@@ -23,7 +23,7 @@ from shared.errors import (
 )
 from shared.functions import ChannelFunction
 from shared.jwt_service import JwtService
-from shared.middleware import run_middleware
+from shared.middleware import invoke
 from shared.runtime import ChannelRuntime
 from shared.services import Interaction, Services
 from shared.session import Session, UserSession
@@ -83,14 +83,14 @@ async def call_function(
             database=parts.database,
         )
 
-        async def handler() -> Any:
-            current = services.user_session.get()
-            if auth and current is None:
-                raise UnauthorizedError(f"{route} needs 'Authorization: Bearer <token>'")
-            return await fn.invoke(services, fn.validate_input(data), current)
-
-        interaction = Interaction(None, route, data, session)
-        result = await run_middleware(fn.middleware, services, interaction, handler)
+        result = await invoke(
+            fn,
+            services,
+            data,
+            middleware=fn.middleware,
+            interaction=Interaction(None, route, data, session),
+            unauthorized=f"{route} needs 'Authorization: Bearer <token>'" if auth else None,
+        )
     except ChannelError as exc:
         return error_result(exc)
     except Exception:
