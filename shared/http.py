@@ -50,12 +50,7 @@ def bearer_session(jwt: JwtService, authorization: str | None) -> Session | None
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthorizedError("Authorization must be 'Bearer <token>'")
-    claims = jwt.verify(token.strip())
-    user_id = claims.get("userId") or claims.get("sub")
-    if not isinstance(user_id, str) or not user_id:
-        raise UnauthorizedError("token has no userId")
-    role = claims.get("role")
-    return Session(user_id=user_id, role=role if isinstance(role, str) else None)
+    return jwt.session(token.strip())
 
 
 async def call_function(

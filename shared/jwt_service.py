@@ -8,6 +8,7 @@ from typing import Any
 import jwt
 
 from shared.errors import UnauthorizedError
+from shared.session import Session
 from shared.settings import JWT_SECRET, SettingsError
 
 ALGORITHM = "HS256"
@@ -49,3 +50,12 @@ class JwtService:
         except jwt.PyJWTError as exc:
             raise UnauthorizedError("token is not valid") from exc
         return claims
+
+    def session(self, token: str) -> Session:
+        """Verify `token` and return the session it carries (`userId` or `sub`, and `role`)."""
+        claims = self.verify(token)
+        user_id = claims.get("userId") or claims.get("sub")
+        if not isinstance(user_id, str) or not user_id:
+            raise UnauthorizedError("token has no userId")
+        role = claims.get("role")
+        return Session(user_id=user_id, role=role if isinstance(role, str) else None)

@@ -202,3 +202,14 @@ async def test_a_realtime_service_outage_gives_an_error_frame_and_keeps_the_mess
     recorder.fail_with = None
     history = await send(triggers, conn, {"action": "history", "limit": 200})
     assert "during outage" in [m["message"] for m in history["messages"]]
+
+
+async def test_a_token_without_a_user_is_unauthorized_and_an_odd_role_is_dropped(
+    triggers: dict[str, Any], conn: tuple[str, dict[str, Any]]
+) -> None:
+    error = await send(triggers, conn, {"action": "authenticate", "token": token(role="admin")})
+    assert (error["status"], error["error"]) == (401, "token has no userId")
+    ok = await send(triggers, conn, {"action": "authenticate", "token": token(sub="sam", role=5)})
+    assert ok == {"action": "authenticate", "authenticated": True}
+    states = conn[1]
+    assert states["channel"]["session"] == {"userId": "sam", "role": None}
