@@ -184,19 +184,19 @@ class Dispatcher:
             services = self._services(ctx, event.channel_id, action)
             user_session = services.user_session
             result = await self._run(route, services, data, action)
-            frame, has_frame = reply_frame(key, value, result)
+            frame = reply_frame(key, value, result)
         except ChannelError as exc:
             self.logger.info("message on %s failed: %s %s", event.channel_id, exc.name, exc.message)
-            frame, has_frame = error_frame(key, value, exc), True
+            frame = error_frame(key, value, exc)
         except Exception:
             self.logger.exception("message handler failed on %s", event.channel_id)
-            frame, has_frame = error_frame(key, value, InternalServerError("internal error")), True
-        changed = user_session is not None and user_session.changed
-        if user_session is not None and changed:
+            frame = error_frame(key, value, InternalServerError("internal error"))
+        # Return the copy when the session changed, or when this event had to read the table.
+        refresh = not ctx.session_in_states
+        if user_session is not None and user_session.changed:
             ctx.session = user_session.get()
-        # Return the copy when it changed, or when this event had to read the table for it.
-        refresh = changed or not ctx.session_in_states
-        return Reply(frame, has_frame, self._states(ctx, with_session=True) if refresh else {})
+            refresh = True
+        return Reply(frame, self._states(ctx, with_session=True) if refresh else {})
 
     # -- disconnected: run on_disconnect, forget the connection ------------------------------
 

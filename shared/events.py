@@ -66,10 +66,9 @@ class Reject:
 
 @dataclass(frozen=True)
 class Reply:
-    """The answer to a message: one JSON frame (or none) and states to merge."""
+    """The answer to a message: one JSON frame (None: nothing to send) and states to merge."""
 
     frame: Any = None
-    has_frame: bool = True
     states: dict[str, Any] = field(default_factory=dict)
 
 

@@ -127,7 +127,7 @@ class ChannelCommunicator:
         )
         if isinstance(result, Reply):
             self.states.update(result.states)
-            if result.has_frame:
+            if result.frame is not None:
                 self._frames.put_nowait(json.dumps(result.frame))
 
     async def receive_json(self, timeout: float = 1.0) -> Any:  # noqa: ASYNC109 - as in Channels

@@ -89,7 +89,7 @@ def render(result: Result) -> dict[str, Any] | None:
         if result.user_id:
             out["userId"] = result.user_id
     elif isinstance(result, Reply):
-        if result.has_frame:
+        if result.frame is not None:
             out["data"] = json.dumps(result.frame, separators=(",", ":"))
             out["dataType"] = "json"
         elif result.states:
