@@ -108,13 +108,18 @@ def _describe(obj: Any) -> str:
     return f"{name}{hint}"
 
 
+_MESSAGE_KINDS = {FunctionKind.MESSAGE, FunctionKind.PLAIN}
+
+
 def _route(
-    action: Action,
+    entry: Any,
+    where: str,
+    kinds: set[FunctionKind],
     channel_auth: bool,
     channel_mw: Sequence[Middleware],
-    kinds: set[FunctionKind],
-    where: str,
 ) -> Route:
+    """A wiring entry checked and resolved: its function, its effective auth, its middleware."""
+    action = _as_action(entry, where)
     fn = action.func
     if fn.kind not in kinds:
         wanted = " or ".join(sorted(k.value for k in kinds))
@@ -150,51 +155,20 @@ def wire_channel(
     if not route.startswith("/"):
         raise WiringError(f"{ctx}: route must start with '/', got {route!r}")
     mw = tuple(middleware)
-    message_kinds = {FunctionKind.MESSAGE, FunctionKind.PLAIN}
-    connect = (
-        _route(
-            _as_action(on_connect, f"{ctx} on_connect"),
-            auth,
-            mw,
-            {FunctionKind.CONNECT},
-            f"{ctx} on_connect",
-        )
-        if on_connect is not None
-        else None
-    )
-    disconnect = (
-        _route(
-            _as_action(on_disconnect, f"{ctx} on_disconnect"),
-            auth,
-            mw,
-            {FunctionKind.DISCONNECT},
-            f"{ctx} on_disconnect",
-        )
-        if on_disconnect is not None
-        else None
-    )
-    message = (
-        _route(
-            _as_action(on_message, f"{ctx} on_message"),
-            auth,
-            mw,
-            message_kinds,
-            f"{ctx} on_message",
-        )
-        if on_message is not None
-        else None
-    )
+
+    def lifecycle(entry: Any, label: str, kinds: set[FunctionKind]) -> Route | None:
+        return None if entry is None else _route(entry, f"{ctx} {label}", kinds, auth, mw)
+
+    connect = lifecycle(on_connect, "on_connect", {FunctionKind.CONNECT})
+    disconnect = lifecycle(on_disconnect, "on_disconnect", {FunctionKind.DISCONNECT})
+    message = lifecycle(on_message, "on_message", _MESSAGE_KINDS)
     routing: dict[str, dict[str, Route]] = {}
     for key, entries in (on_message_wiring or {}).items():
         if not isinstance(entries, Mapping) or not entries:
             raise WiringError(f"{ctx}: on_message_wiring['{key}'] must map values to functions")
         routing[key] = {
             value: _route(
-                _as_action(entry, f"{ctx} on_message_wiring['{key}']['{value}']"),
-                auth,
-                mw,
-                message_kinds,
-                f"{ctx} on_message_wiring['{key}']['{value}']",
+                entry, f"{ctx} on_message_wiring['{key}']['{value}']", _MESSAGE_KINDS, auth, mw
             )
             for value, entry in entries.items()
         }
