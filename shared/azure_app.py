@@ -15,7 +15,8 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.functions import ChannelFunction
+from shared.errors import WiringError
+from shared.functions import ChannelFunction, FunctionKind
 from shared.http import HttpResult, call_function, negotiate
 from shared.runtime import ChannelRuntime
 from shared.settings import Settings
@@ -95,7 +96,13 @@ def wire_http(
     """Serve a plain function at `/api/<route>`: JSON body in, JSON result out.
 
     Auth: the given `auth`, else the function's own, else required (a Bearer JWT).
+    Only a plain `@func` fits: a channel function may use `services.channel`, which HTTP has not.
     """
+    if fn.kind is not FunctionKind.PLAIN:
+        raise WiringError(
+            f"wire_http(route={route!r}): {fn.name} ({fn.location}) is a {fn.kind.value} "
+            "function; only a plain @func can be served over HTTP"
+        )
     needs_auth = auth if auth is not None else fn.auth if fn.auth is not None else True
 
     async def handle(req: func.HttpRequest) -> func.HttpResponse:

@@ -12,6 +12,7 @@ from shared.session import Session
 from shared.settings import JWT_SECRET, SettingsError
 
 ALGORITHM = "HS256"
+MIN_SECRET_LENGTH = 32  # as infra/main.bicep requires of jwtSecret
 
 
 class JwtService:
@@ -23,6 +24,10 @@ class JwtService:
     def secret(self) -> str:
         if not self._secret:
             raise SettingsError(f"app setting {JWT_SECRET} is not set: tokens cannot be used")
+        if len(self._secret) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                f"app setting {JWT_SECRET} must be at least {MIN_SECRET_LENGTH} characters"
+            )
         return self._secret
 
     def sign(self, claims: dict[str, Any], *, expires_in: int = 3600) -> str:

@@ -103,9 +103,12 @@ class ChannelRuntime:
             return {"code": "serverError", "errorMessage": str(exc)}
         try:
             dispatcher = self.parts.dispatcher
+        except SettingsError as exc:
+            log.error("the channel runtime could not start: %s", exc.message)
+            return {"code": "serverError", "errorMessage": exc.message}
         except Exception:
             log.exception("the channel runtime could not start")
-            return {"code": "serverError", "errorMessage": "the channel runtime is not configured"}
+            return {"code": "serverError", "errorMessage": "the channel runtime could not start"}
         return render(await dispatcher.dispatch(event))
 
     async def aclose(self) -> None:

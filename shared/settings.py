@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from shared.errors import InternalServerError
+
 STORAGE_CONNECTION = "AzureWebJobsStorage"
 # Identity-based form (no shared key): the account name; the app's managed identity is used.
 STORAGE_ACCOUNT_NAME = "AzureWebJobsStorage__accountName"
@@ -37,8 +39,9 @@ AZURITE_CONNECTION_STRING = (
 EMULATOR_CONNECTION_STRING = "Endpoint=http://localhost:8080;AccessKey=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH;Version=1.0;"
 
 
-class SettingsError(RuntimeError):
-    """A required app setting is missing or malformed."""
+class SettingsError(InternalServerError):
+    """A required app setting is missing or malformed. The message names the setting (never
+    its value), so the operator reading a 500 knows what to fix."""
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,6 @@ class Settings:
             jwt_secret=env.get(JWT_SECRET) or None,
             guest_login=(env.get(GUEST_LOGIN) or "").strip().lower() in {"1", "true", "yes"},
         )
-
-    def require_jwt_secret(self) -> str:
-        if not self.jwt_secret:
-            raise SettingsError(f"app setting {JWT_SECRET} is not set: tokens cannot be verified")
-        if len(self.jwt_secret) < 32:
-            raise SettingsError(f"app setting {JWT_SECRET} must be at least 32 characters")
-        return self.jwt_secret
 
     def require_webpubsub(self) -> str:
         if not self.webpubsub_connection:

@@ -185,3 +185,47 @@ async def test_channel_docs_describe_actions_auth_and_schemas(triggers: dict[str
     room_message = actions["history"]["output"]["$defs"]["RoomMessage"]
     assert set(room_message["required"]) == {"message", "userId", "timestamp"}
     assert actions["processJob"]["input"]["required"] == ["jobId"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "text"),
+    [
+        ("JWT_SECRET", "", "app setting JWT_SECRET is not set: tokens cannot be used"),
+        ("JWT_SECRET", "too-short", "app setting JWT_SECRET must be at least 32 characters"),
+    ],
+)
+async def test_a_missing_or_weak_setting_is_named_in_the_error(
+    triggers: dict[str, Any], app_settings: dict[str, str], setting: str, value: str, text: str
+) -> None:
+    import function_app
+    from shared.settings import Settings
+
+    await function_app.runtime.reconfigure(Settings.from_env({**app_settings, setting: value}))
+    response = await triggers["http_guest_token"](
+        req=request("POST", "http://localhost/api/token", {"name": "Grace"})
+    )
+    assert response.status_code == 500
+    assert body(response) == {"error": text, "errorName": "SettingsError", "status": 500}
+
+
+async def test_a_missing_realtime_setting_is_named_at_negotiate_and_at_connect(
+    triggers: dict[str, Any], app_settings: dict[str, str]
+) -> None:
+    import function_app
+    from shared.settings import Settings
+    from tests.support import payloads
+
+    unset = {k: v for k, v in app_settings.items() if k != "WebPubSubConnectionString"}
+    await function_app.runtime.reconfigure(Settings.from_env(unset))
+    response = await triggers["negotiate"](
+        req=request("GET", "http://localhost/api/negotiate?channel=chat&room=general")
+    )
+    assert response.status_code == 500
+    assert body(response)["error"] == "app setting WebPubSubConnectionString is not set"
+    rejected = await triggers["webpubsub_connect"](
+        request=payloads.connect("c-unset", {"channel": "chat", "room": "general"})
+    )
+    assert rejected == {
+        "code": "serverError",
+        "errorMessage": "app setting WebPubSubConnectionString is not set",
+    }

@@ -120,3 +120,16 @@ def test_types_come_from_the_annotations_once() -> None:
     assert ok.input_schema() == In.model_json_schema()
     assert ok.output_schema() == In.model_json_schema()
     assert ok.auth is None and not ok.wants_session
+
+
+def test_only_a_plain_func_can_be_served_over_http() -> None:
+    import azure.functions as azf
+
+    from shared.azure_app import wire_http
+    from shared.runtime import ChannelRuntime
+
+    with pytest.raises(
+        WiringError,
+        match=r"wire_http\(route='x'\): ok .* is a message function; only a plain @func",
+    ):
+        wire_http(azf.FunctionApp(), ChannelRuntime(ChannelRegistry()), ok, route="x")
