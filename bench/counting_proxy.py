@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from devstack.azurite import free_port
+from devstack.serve import Served, serve
 
 _HOP_BY_HOP = {"host", "content-length", "transfer-encoding", "connection"}
 
@@ -20,9 +20,9 @@ _HOP_BY_HOP = {"host", "content-length", "transfer-encoding", "connection"}
 class CountingProxy:
     def __init__(self, target: str) -> None:
         self.target = target.rstrip("/")
-        self.port = free_port()
+        self.port = 0  # known once started
         self.counts: Counter[str] = Counter()
-        self._runner: web.AppRunner | None = None
+        self._served: Served | None = None
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -33,13 +33,12 @@ class CountingProxy:
         self._session = aiohttp.ClientSession(auto_decompress=False)
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._served = await serve(app)
+        self.port = self._served.port
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._served is not None:
+            await self._served.stop()
         if self._session is not None:
             await self._session.close()
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from devstack.azurite import free_port
+from devstack.serve import Served, serve
 
 ACCESS_KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
 
@@ -41,10 +41,10 @@ class RestCall:
 class RestRecorder:
     def __init__(self, hub: str = "channels") -> None:
         self.hub = hub
-        self.port = free_port()
+        self.port = 0  # known once started
         self.calls: list[RestCall] = []
         self.fail_with: int | None = None  # answer every call with this status (an outage)
-        self._runner: web.AppRunner | None = None
+        self._served: Served | None = None
 
     @property
     def connection_string(self) -> str:
@@ -56,13 +56,12 @@ class RestRecorder:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._served = await serve(app)
+        self.port = self._served.port
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._served is not None:
+            await self._served.stop()
 
     async def _handle(self, request: web.Request) -> web.Response:
         prefix = f"/api/hubs/{self.hub}"

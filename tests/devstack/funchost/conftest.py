@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +13,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-ROOT = Path(__file__).resolve().parents[3]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from devstack.funchost.app import build_app
+from devstack.funchost.loader import find_function_app, import_app_module, index
+from devstack.serve import serve
 
-from devstack.funchost.app import build_app  # noqa: E402
-from devstack.funchost.loader import find_function_app, import_app_module, index  # noqa: E402
+ROOT = Path(__file__).resolve().parents[3]
 
 SAMPLE = Path(__file__).with_name("funchost_sample_app.py")
 ACCESS_KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
@@ -48,14 +46,8 @@ class Host:
 
 
 async def _start(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server = site._server
-    assert server is not None
-    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-    return runner, f"http://127.0.0.1:{port}"
+    served = await serve(app)
+    return served.runner, served.url
 
 
 @pytest.fixture(scope="module")

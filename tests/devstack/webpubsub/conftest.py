@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -12,13 +10,9 @@ import pytest
 from aiohttp import web
 from azure.messaging.webpubsubservice.aio import WebPubSubServiceClient
 
-# `.venv/bin/pytest` does not put the project root on sys.path (`python -m pytest` does).
-ROOT = Path(__file__).resolve().parents[3]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from devstack.webpubsub import Emulator, UpstreamConfig  # noqa: E402
-from tests.devstack.webpubsub.wps_support import HUB, Client, ClientUrl, Connect, Upstream  # noqa: E402
+from devstack.serve import serve
+from devstack.webpubsub import Emulator, UpstreamConfig
+from tests.devstack.webpubsub.wps_support import HUB, Client, ClientUrl, Connect, Upstream
 
 
 @pytest.fixture
@@ -26,13 +20,10 @@ async def upstream() -> AsyncIterator[Upstream]:
     handler = Upstream()
     app = web.Application()
     app.router.add_route("*", "/events", handler.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    handler.url = f"http://127.0.0.1:{runner.addresses[0][1]}/events?code=secret"
+    served = await serve(app)
+    handler.url = f"{served.url}/events?code=secret"
     yield handler
-    await runner.cleanup()
+    await served.stop()
 
 
 EmulatorFactory = Callable[..., Awaitable[Emulator]]
