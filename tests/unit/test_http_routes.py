@@ -155,15 +155,20 @@ async def test_guest_token_is_a_short_lived_hs256_token_for_the_name(
     assert claims["exp"] - claims["iat"] == out["expiresIn"] == 3600
 
 
-async def test_guest_token_is_refused_when_guest_login_is_off(
-    triggers: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("GUEST_LOGIN", "false")
-    response = await triggers["http_guest_token"](
-        req=request("POST", "http://localhost/api/token", {"name": "Grace"})
+async def test_guest_token_is_refused_when_guest_login_is_off() -> None:
+    from channels.auth import guest_token
+    from channels.services import GuestPolicy, services
+    from shared.core.http import call_function
+    from shared.core.testing import ChannelTestEnvironment
+
+    # The app's own service, substituted by the harness: no edit of shared/ needed.
+    env = ChannelTestEnvironment(services=services, overrides={"guests": GuestPolicy(False)})
+    result = await call_function(
+        env, guest_token, route="/api/token", body=b'{"name": "Grace"}', authorization=None
     )
-    assert response.status_code == 403
-    assert body(response)["errorName"] == "ForbiddenError"
+    assert result.status == 403
+    assert result.body["errorName"] == "ForbiddenError"
+    assert "GUEST_LOGIN" in result.body["error"]
 
 
 async def test_channel_docs_describe_actions_auth_and_schemas(triggers: dict[str, Any]) -> None:
@@ -198,7 +203,7 @@ async def test_a_missing_or_weak_setting_is_named_in_the_error(
     triggers: dict[str, Any], app_settings: dict[str, str], setting: str, value: str, text: str
 ) -> None:
     import function_app
-    from shared.settings import Settings
+    from shared.azure.settings import Settings
 
     await function_app.runtime.reconfigure(Settings.from_env({**app_settings, setting: value}))
     response = await triggers["http_guest_token"](
@@ -212,7 +217,7 @@ async def test_a_missing_realtime_setting_is_named_at_negotiate_and_at_connect(
     triggers: dict[str, Any], app_settings: dict[str, str]
 ) -> None:
     import function_app
-    from shared.settings import Settings
+    from shared.azure.settings import Settings
     from tests.support import payloads
 
     unset = {k: v for k, v in app_settings.items() if k != "WebPubSubConnectionString"}

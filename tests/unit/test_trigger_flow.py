@@ -14,7 +14,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables.aio import TableServiceClient
 
 from devstack.rest_recorder import RestRecorder
-from shared.jwt_service import JwtService
+from shared.core.jwt_service import JwtService
 from tests.conftest import JWT_SECRET
 from tests.support import payloads
 
@@ -230,7 +230,7 @@ async def test_a_publish_costs_one_rest_call_for_1_or_1000_subscribers(
 ) -> None:
     import function_app
 
-    hub = function_app.runtime.parts.dispatcher.event_hub
+    hub = function_app.runtime.parts.services.event_hub
     costs = {}
     for size in (1, 1000):
         topic = f"room:size{size}"

@@ -21,9 +21,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from shared.database import MemoryDatabase
-from shared.dispatcher import Dispatcher
-from shared.events import (
+from shared.core.database import MemoryDatabase
+from shared.core.events import (
     Accept,
     ConnectedEvent,
     ConnectEvent,
@@ -33,10 +32,12 @@ from shared.events import (
     Reject,
     Reply,
 )
-from shared.jwt_service import JwtService
-from shared.stores import MemoryConnectionStore
-from shared.transport import MemoryTransport
-from shared.wiring import ChannelRegistry, default_registry
+from shared.core.jwt_service import JwtService
+from shared.core.runtime import assemble
+from shared.core.services import AppServices, ServiceValues
+from shared.core.stores import MemoryConnectionStore
+from shared.core.transport import MemoryTransport
+from shared.core.wiring import ChannelRegistry, default_registry
 
 TEST_JWT_SECRET = "test-secret-for-channel-tests-only-0123456789"
 
@@ -44,7 +45,7 @@ TEST_JWT_SECRET = "test-secret-for-channel-tests-only-0123456789"
 @dataclass(frozen=True)
 class ConnectResult:
     accepted: bool
-    code: str | None = None
+    status: int | None = None  # HTTP-style, as the client would see it
     message: str | None = None
 
 
@@ -52,15 +53,29 @@ class ChannelTestEnvironment:
     """One in-memory "service": every communicator made from it shares topics and storage."""
 
     def __init__(
-        self, registry: ChannelRegistry | None = None, jwt_secret: str = TEST_JWT_SECRET
+        self,
+        registry: ChannelRegistry | None = None,
+        jwt_secret: str = TEST_JWT_SECRET,
+        *,
+        services: AppServices | None = None,
+        overrides: ServiceValues | None = None,
     ) -> None:
+        """`services`: the app's own services; `overrides` replaces some of them by name."""
+        self.registry = registry or default_registry
         self.store = MemoryConnectionStore()
         self.transport = MemoryTransport()
         self.database = MemoryDatabase()
         self.jwt = JwtService(jwt_secret)
-        self.dispatcher = Dispatcher(
-            registry or default_registry, self.store, self.transport, self.database, self.jwt
+        self.parts = assemble(
+            self.registry,
+            store=self.store,
+            transport=self.transport,
+            database=self.database,
+            jwt=self.jwt,
+            app_services=services,
+            overrides=overrides,
         )
+        self.dispatcher = self.parts.dispatcher
         self._ids = itertools.count(1)
 
     def token(self, expires_in: int = 3600, **claims: Any) -> str:
@@ -101,7 +116,7 @@ class ChannelCommunicator:
         )
         if isinstance(result, Reject):
             self.env.transport.forget(self.channel_id)
-            return ConnectResult(False, result.code, result.message)
+            return ConnectResult(False, result.status, result.message)
         assert isinstance(result, Accept)
         self.states.update(result.states)
         self.connected = True

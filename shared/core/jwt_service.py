@@ -7,10 +7,10 @@ from typing import Any
 
 import jwt
 
-from shared.errors import UnauthorizedError
-from shared.session import Session
-from shared.settings import JWT_SECRET, SettingsError
+from shared.core.errors import SettingsError, UnauthorizedError
+from shared.core.session import Session
 
+JWT_SECRET = "JWT_SECRET"  # the setting that holds the secret
 ALGORITHM = "HS256"
 MIN_SECRET_LENGTH = 32  # as infra/main.bicep requires of jwtSecret
 

@@ -11,8 +11,9 @@ from typing import Any
 from azure.core.exceptions import AzureError
 from azure.messaging.webpubsubservice.aio import WebPubSubServiceClient
 
-from shared.errors import ServiceUnavailableError
-from shared.transport import Jsonable
+from shared.core.errors import ServiceUnavailableError
+from shared.core.runtime import ClientAccess
+from shared.core.transport import Jsonable
 
 JSON = "application/json"
 
@@ -50,12 +51,12 @@ class WebPubSubTransport:
 
     async def client_access(
         self, *, user_id: str | None, minutes_to_expire: int = 60
-    ) -> dict[str, Any]:
-        """`{baseUrl, url, token}` for a client, with no group roles: it needs none."""
+    ) -> ClientAccess:
+        """A client URL and token with no group roles: it needs none."""
         result = await self.client.get_client_access_token(
             user_id=user_id, roles=[], minutes_to_expire=minutes_to_expire
         )
-        return dict(result)
+        return ClientAccess(url=result["url"], base_url=result["baseUrl"], token=result["token"])
 
     async def aclose(self) -> None:
         await self.client.close()

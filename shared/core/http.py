@@ -1,6 +1,7 @@
 """Plain functions over HTTP, and the negotiate step, free of any web framework.
 
-Each returns an `HttpResult`; shared/azure_app.py turns it into an Azure Functions response.
+Each returns an `HttpResult`; an adapter (shared/azure/functions_app.py, shared/local) turns it
+into its web framework's response.
 """
 
 from __future__ import annotations
@@ -14,21 +15,20 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from shared.errors import (
+from shared.core.errors import (
     BadRequestError,
     ChannelError,
     InternalServerError,
     NotFoundError,
     UnauthorizedError,
 )
-from shared.functions import ChannelFunction
-from shared.jwt_service import JwtService
-from shared.middleware import invoke
-from shared.runtime import ChannelRuntime
-from shared.services import Interaction, Services
-from shared.session import Session, UserSession
-from shared.validation import opening_data_from_query, validate_opening_data
-from shared.webpubsub import WebPubSubTransport
+from shared.core.functions import ChannelFunction
+from shared.core.jwt_service import JwtService
+from shared.core.middleware import invoke
+from shared.core.runtime import Runtime
+from shared.core.services import Interaction
+from shared.core.session import Session, UserSession
+from shared.core.validation import opening_data_from_query, validate_opening_data
 
 log = logging.getLogger("channels.http")
 
@@ -54,15 +54,19 @@ def bearer_session(jwt: JwtService, authorization: str | None) -> Session | None
 
 
 async def call_function(
-    runtime: ChannelRuntime,
+    runtime: Runtime,
     fn: ChannelFunction,
     *,
     route: str,
     body: bytes,
     authorization: str | None,
-    auth: bool = True,
+    auth: bool | None = None,
 ) -> HttpResult:
-    """Run a plain function for an HTTP request: JSON body in, JSON result out."""
+    """Run a plain function for an HTTP request: JSON body in, JSON result out.
+
+    Auth: the given `auth`, else the function's own, else required (a Bearer JWT).
+    """
+    needs_auth = auth if auth is not None else fn.auth if fn.auth is not None else True
     try:
         parts = runtime.parts
         session = bearer_session(parts.jwt, authorization)
@@ -70,12 +74,10 @@ async def call_function(
             data = json.loads(body) if body else {}
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BadRequestError("request body is not valid JSON") from exc
-        services = Services(
+        services = parts.services.build(
+            fn.services_type,
             logger=logging.LoggerAdapter(log, {"route": route}),
-            jwt=parts.jwt,
             user_session=UserSession(session),
-            event_hub=parts.dispatcher.event_hub,
-            database=parts.database,
         )
 
         result = await invoke(
@@ -84,7 +86,7 @@ async def call_function(
             data,
             middleware=fn.middleware,
             interaction=Interaction(None, route, data, session),
-            unauthorized=f"{route} needs 'Authorization: Bearer <token>'" if auth else None,
+            unauthorized=f"{route} needs 'Authorization: Bearer <token>'" if needs_auth else None,
         )
     except ChannelError as exc:
         return error_result(exc)
@@ -96,7 +98,7 @@ async def call_function(
 
 
 async def negotiate(
-    runtime: ChannelRuntime, query: Mapping[str, str], authorization: str | None
+    runtime: Runtime, query: Mapping[str, str], authorization: str | None
 ) -> HttpResult:
     """`{url, baseUrl, accessToken}` for `?channel=<name>&<opening data>`.
 
@@ -114,10 +116,9 @@ async def negotiate(
         validate_opening_data(channel.opening_data_type, opening_data_from_query(multi))
         parts = runtime.parts
         session = bearer_session(parts.jwt, authorization)
-        transport = parts.transport
-        if not isinstance(transport, WebPubSubTransport):
-            raise InternalServerError("negotiate needs the Web PubSub transport")
-        access = await transport.client_access(user_id=session.user_id if session else None)
+        if parts.negotiator is None:
+            raise InternalServerError("this runtime has no negotiate step")
+        access = await parts.negotiator.client_access(user_id=session.user_id if session else None)
     except ChannelError as exc:
         return error_result(exc)
     except Exception:
@@ -127,8 +128,8 @@ async def negotiate(
     return HttpResult(
         200,
         {
-            "url": f"{access['url']}&{extra}",
-            "baseUrl": access["baseUrl"],
-            "accessToken": access["token"],
+            "url": f"{access.url}&{extra}",
+            "baseUrl": access.base_url,
+            "accessToken": access.token,
         },
     )

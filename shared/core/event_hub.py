@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic_core import to_jsonable_python
 
-from shared.errors import BadRequestError
-from shared.transport import Transport
+from shared.core.errors import BadRequestError
+from shared.core.transport import Transport
 
 MAX_TOPIC_LENGTH = 1024
 

@@ -9,36 +9,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from shared.database import Database, TableDatabase
-from shared.dispatcher import Dispatcher
-from shared.jwt_service import JwtService
-from shared.settings import Settings, SettingsError
-from shared.stores import ConnectionStore, TableConnectionStore
-from shared.tables import TableStorage
-from shared.transport import Transport
-from shared.trigger import TriggerPayloadError, parse, render
-from shared.webpubsub import WebPubSubTransport
-from shared.wiring import ChannelRegistry, default_registry
+from shared.azure.database import TableDatabase
+from shared.azure.settings import Settings
+from shared.azure.stores import TableConnectionStore
+from shared.azure.tables import TableStorage
+from shared.azure.trigger import TriggerPayloadError, parse, render
+from shared.azure.webpubsub import WebPubSubTransport
+from shared.core.errors import SettingsError
+from shared.core.jwt_service import JwtService
+from shared.core.runtime import Parts, assemble
+from shared.core.services import AppServices
+from shared.core.wiring import ChannelRegistry, default_registry
 
 log = logging.getLogger("channels")
 
 
-@dataclass
-class Parts:
-    """What a dispatcher is made of; built once per process (per event loop)."""
-
-    store: ConnectionStore
-    transport: Transport
-    database: Database
-    jwt: JwtService
-    dispatcher: Dispatcher
-    closers: tuple[Any, ...] = ()
-
-
-def build_parts(settings: Settings, registry: ChannelRegistry) -> Parts:
+def build_parts(
+    settings: Settings, registry: ChannelRegistry, app_services: AppServices | None = None
+) -> Parts:
     if settings.storage_connection:
         storage = TableStorage.from_connection_string(settings.storage_connection)
     elif settings.storage_account_name:
@@ -48,11 +38,16 @@ def build_parts(settings: Settings, registry: ChannelRegistry) -> Parts:
     transport = WebPubSubTransport.from_connection_string(
         settings.require_webpubsub(), settings.hub
     )
-    store = TableConnectionStore(storage)
-    database = TableDatabase(storage)
-    jwt = JwtService(settings.jwt_secret)
-    dispatcher = Dispatcher(registry, store, transport, database, jwt)
-    return Parts(store, transport, database, jwt, dispatcher, (storage, transport))
+    return assemble(
+        registry,
+        store=TableConnectionStore(storage),
+        transport=transport,
+        database=TableDatabase(storage),
+        jwt=JwtService(settings.jwt_secret),
+        app_services=app_services,
+        negotiator=transport,
+        closers=(storage, transport),
+    )
 
 
 class ChannelRuntime:
@@ -61,8 +56,11 @@ class ChannelRuntime:
         registry: ChannelRegistry | None = None,
         settings: Settings | None = None,
         parts: Parts | None = None,
+        *,
+        services: AppServices | None = None,
     ) -> None:
         self.registry = registry or default_registry
+        self.app_services = services
         self._settings = settings
         self._parts = parts
         self._injected = parts is not None  # given parts are the caller's: never rebuilt
@@ -82,7 +80,7 @@ class ChannelRuntime:
         if self._injected and self._parts is not None:
             return self._parts
         if self._parts is None or self._loop is not loop:
-            self._parts = build_parts(self.settings, self.registry)
+            self._parts = build_parts(self.settings, self.registry, self.app_services)
             self._loop = loop
         return self._parts
 

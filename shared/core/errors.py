@@ -56,6 +56,11 @@ class InternalServerError(ChannelError):
     status = 500
 
 
+class SettingsError(InternalServerError):
+    """A required setting is missing or malformed. The message names the setting (never its
+    value), so the operator reading a 500 knows what to fix."""
+
+
 class ServiceUnavailableError(ChannelError):
     """A backing service (Table Storage, Web PubSub) failed; the client may retry."""
 

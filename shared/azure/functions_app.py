@@ -15,11 +15,11 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.errors import WiringError
-from shared.functions import ChannelFunction, FunctionKind
-from shared.http import HttpResult, call_function, negotiate
-from shared.runtime import ChannelRuntime
-from shared.settings import Settings
+from shared.azure.runtime import ChannelRuntime
+from shared.azure.settings import Settings
+from shared.core.errors import WiringError
+from shared.core.functions import ChannelFunction, FunctionKind
+from shared.core.http import HttpResult, call_function, negotiate
 
 # (function name, eventType, eventName): one trigger per event, all into one dispatcher.
 WEBPUBSUB_EVENTS = (
@@ -103,7 +103,6 @@ def wire_http(
             f"wire_http(route={route!r}): {fn.name} ({fn.location}) is a {fn.kind.value} "
             "function; only a plain @func can be served over HTTP"
         )
-    needs_auth = auth if auth is not None else fn.auth if fn.auth is not None else True
 
     async def handle(req: func.HttpRequest) -> func.HttpResponse:
         result = await call_function(
@@ -112,7 +111,7 @@ def wire_http(
             route=f"/api/{route}",
             body=req.get_body(),
             authorization=req.headers.get("Authorization"),
-            auth=needs_auth,
+            auth=auth,
         )
         return to_response(result)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal
+from typing import Any
 
 
 class DataType(Enum):
@@ -47,8 +47,6 @@ class DisconnectedEvent:
 
 Event = ConnectEvent | ConnectedEvent | MessageEvent | DisconnectedEvent
 
-RejectCode = Literal["unauthorized", "userError", "serverError"]
-
 
 @dataclass(frozen=True)
 class Accept:
@@ -60,7 +58,9 @@ class Accept:
 
 @dataclass(frozen=True)
 class Reject:
-    code: RejectCode
+    """Refuse a connection: an HTTP-style status (401, 4xx, 5xx) and a message for the client."""
+
+    status: int
     message: str
 
 

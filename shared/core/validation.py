@@ -7,7 +7,7 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel
 
-from shared.errors import ValidationError
+from shared.core.errors import ValidationError
 
 # Query keys that belong to the service or the negotiate step, never to opening data.
 _RESERVED_KEYS = {"channel", "access_token"}

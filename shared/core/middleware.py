@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from shared.errors import UnauthorizedError
-from shared.functions import ChannelFunction
-from shared.services import Interaction, Middleware, Services
+from shared.core.errors import UnauthorizedError
+from shared.core.functions import ChannelFunction
+from shared.core.services import Interaction, Middleware, Services
 
 
 async def run_middleware(

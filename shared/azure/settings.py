@@ -10,15 +10,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared.errors import InternalServerError
+from shared.core.errors import SettingsError
+from shared.core.jwt_service import JWT_SECRET
 
 STORAGE_CONNECTION = "AzureWebJobsStorage"
 # Identity-based form (no shared key): the account name; the app's managed identity is used.
 STORAGE_ACCOUNT_NAME = "AzureWebJobsStorage__accountName"
 WEBPUBSUB_CONNECTION = "WebPubSubConnectionString"
 WEBPUBSUB_HUB = "WebPubSubHub"
-JWT_SECRET = "JWT_SECRET"
-GUEST_LOGIN = "GUEST_LOGIN"
+GUEST_LOGIN = "GUEST_LOGIN"  # read by the app (channels/services.py)
 
 APP_SETTINGS: tuple[str, ...] = (
     STORAGE_CONNECTION,
@@ -39,11 +39,6 @@ AZURITE_CONNECTION_STRING = (
 EMULATOR_CONNECTION_STRING = "Endpoint=http://localhost:8080;AccessKey=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH;Version=1.0;"
 
 
-class SettingsError(InternalServerError):
-    """A required app setting is missing or malformed. The message names the setting (never
-    its value), so the operator reading a 500 knows what to fix."""
-
-
 @dataclass(frozen=True)
 class Settings:
     storage_connection: str | None
@@ -51,7 +46,6 @@ class Settings:
     webpubsub_connection: str | None
     hub: str
     jwt_secret: str | None
-    guest_login: bool
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,7 +60,6 @@ class Settings:
             webpubsub_connection=env.get(WEBPUBSUB_CONNECTION) or None,
             hub=env.get(WEBPUBSUB_HUB) or DEFAULT_HUB,
             jwt_secret=env.get(JWT_SECRET) or None,
-            guest_login=(env.get(GUEST_LOGIN) or "").strip().lower() in {"1", "true", "yes"},
         )
 
     def require_webpubsub(self) -> str:

@@ -23,10 +23,10 @@ from typing import Any, overload
 import pydantic
 from pydantic import BaseModel, TypeAdapter
 
-from shared.errors import ChannelError, WiringError
-from shared.services import ChannelServices, Interaction, Middleware, Services
-from shared.session import Session
-from shared.validation import validation_error
+from shared.core.errors import ChannelError, WiringError
+from shared.core.services import ChannelServices, Interaction, Middleware, Services
+from shared.core.session import Session
+from shared.core.validation import validation_error
 
 
 class FunctionKind(Enum):
@@ -57,6 +57,7 @@ class ChannelFunction:
     input_type: Any
     output_type: Any
     opening_data_type: type[BaseModel] | None
+    services_type: type[Services] | None  # a Services subclass declaring app services
     wants_session: bool
     auth: bool | None
     docs: Docs | None
@@ -104,12 +105,21 @@ def _location(fn: Callable[..., Any]) -> str:
         return getattr(fn, "__module__", "?")
 
 
+def _services_type(hint: Any) -> type[Services] | None:
+    """The `Services` class a function's first parameter asks for (None: the default one)."""
+    cls = typing.get_origin(hint) or hint
+    return cls if isinstance(cls, type) and issubclass(cls, Services) else None
+
+
 def _opening_data_type(hint: Any) -> type[BaseModel] | None:
-    origin = typing.get_origin(hint)
-    if origin is not None and isinstance(origin, type) and issubclass(origin, ChannelServices):
-        args = typing.get_args(hint)
-        if args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
-            return args[0]
+    """`Room` from `ChannelServices[Room]`, or from a subclass of `ChannelServices[Room]`."""
+    candidates = [hint, *getattr(hint, "__orig_bases__", ())]
+    for candidate in candidates:
+        origin = typing.get_origin(candidate)
+        if origin is not None and isinstance(origin, type) and issubclass(origin, ChannelServices):
+            args = typing.get_args(candidate)
+            if args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+                return args[0]
     return None
 
 
@@ -131,7 +141,8 @@ def _build(
             f"cannot resolve annotations of {fn.__qualname__} ({where}): {exc}"
         ) from exc
 
-    opening = _opening_data_type(hints.get(params[0].name)) if params else None
+    first = hints.get(params[0].name) if params else None
+    opening = _opening_data_type(first)
     expected = {
         FunctionKind.CONNECT: (1, 2),
         FunctionKind.DISCONNECT: (2, 2),
@@ -167,6 +178,7 @@ def _build(
         input_type=input_type,
         output_type=hints.get("return", Any),
         opening_data_type=opening,
+        services_type=_services_type(first),
         wants_session=wants_session,
         auth=auth,
         docs=docs,

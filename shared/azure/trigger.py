@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from shared.events import (
+from shared.core.events import (
     Accept,
     ConnectedEvent,
     ConnectEvent,
@@ -78,12 +78,19 @@ def parse(request: str | bytes | Mapping[str, Any]) -> Event:
     raise TriggerPayloadError(f"unknown system event {context.get('eventName')!r}")
 
 
+def reject_code(status: int) -> str:
+    """Web PubSub's connect-refusal code for a status (the service answers 401, 400 or 500)."""
+    if status == 401:
+        return "unauthorized"
+    return "serverError" if status >= 500 else "userError"
+
+
 def render(result: Result) -> dict[str, Any] | None:
     """The dict the trigger function returns (a returned str would be ignored)."""
     if result is None:
         return None
     if isinstance(result, Reject):
-        return {"code": result.code, "errorMessage": result.message}
+        return {"code": reject_code(result.status), "errorMessage": result.message}
     out: dict[str, Any] = {}
     if isinstance(result, Accept):
         if result.user_id:

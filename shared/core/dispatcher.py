@@ -12,9 +12,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from shared.channel import Channel, ChannelState
-from shared.database import Database
-from shared.errors import (
+from pydantic_core import to_jsonable_python
+
+from shared.core.channel import Channel, ChannelState
+from shared.core.errors import (
     BadRequestError,
     ChannelError,
     InternalServerError,
@@ -23,8 +24,7 @@ from shared.errors import (
     ServiceUnavailableError,
     UnsupportedMediaTypeError,
 )
-from shared.event_hub import EventHub
-from shared.events import (
+from shared.core.events import (
     Accept,
     ConnectedEvent,
     ConnectEvent,
@@ -36,15 +36,14 @@ from shared.events import (
     Reply,
     Result,
 )
-from shared.frames import error_frame, reply_frame
-from shared.jwt_service import JwtService
-from shared.middleware import invoke
-from shared.services import ChannelServices, Interaction
-from shared.session import Session, UserSession
-from shared.stores import ConnectionRecord, ConnectionStore
-from shared.transport import Transport
-from shared.validation import dump_opening_data, opening_data_from_query, validate_opening_data
-from shared.wiring import ChannelDefinition, ChannelRegistry, Route
+from shared.core.frames import error_frame, reply_frame
+from shared.core.middleware import invoke
+from shared.core.services import ChannelServices, Interaction, ServiceBuilder, Services
+from shared.core.session import Session, UserSession
+from shared.core.stores import ConnectionRecord, ConnectionStore
+from shared.core.transport import Transport
+from shared.core.validation import dump_opening_data, opening_data_from_query, validate_opening_data
+from shared.core.wiring import ChannelDefinition, ChannelRegistry, Route
 
 STATE_KEY = "channel"  # the connection state holding our copy of the record
 MAX_STATE_BYTES = 2048  # beyond this, the table alone holds the record
@@ -79,16 +78,13 @@ class Dispatcher:
         registry: ChannelRegistry,
         store: ConnectionStore,
         transport: Transport,
-        database: Database,
-        jwt: JwtService,
+        services: ServiceBuilder,
         logger: logging.Logger = log,
     ) -> None:
         self.registry = registry
         self.store = store
         self.transport = transport
-        self.database = database
-        self.jwt = jwt
-        self.event_hub = EventHub(transport)
+        self.services = services
         self.logger = logger
 
     async def dispatch(self, event: Event) -> Result:
@@ -104,13 +100,13 @@ class Dispatcher:
         except ChannelError as exc:  # a storage outage while loading the connection, say
             self.logger.warning("%s failed: %s", type(event).__name__, exc.message)
             if isinstance(event, ConnectEvent):
-                return Reject("serverError", exc.message)
+                return Reject(exc.status, exc.message)
             if isinstance(event, MessageEvent):
                 return Reply(error_frame(None, None, exc))
         except Exception:
             self.logger.exception("%s failed", type(event).__name__)
             if isinstance(event, ConnectEvent):
-                return Reject("serverError", "internal error")
+                return Reject(500, "internal error")
             if isinstance(event, MessageEvent):
                 return Reply(error_frame(None, None, InternalServerError("internal error")))
         return None
@@ -122,16 +118,14 @@ class Dispatcher:
         channel = self.registry.get(names[0])
         if channel is None:
             if not names[0]:
-                return Reject(
-                    "userError", "the connection URL must name a channel: ?channel=<name>"
-                )
-            return Reject("userError", f"unknown channel '{names[0]}'")
+                return Reject(400, "the connection URL must name a channel: ?channel=<name>")
+            return Reject(404, f"unknown channel '{names[0]}'")
         try:
             opening = validate_opening_data(
                 channel.opening_data_type, opening_data_from_query(event.query)
             )
         except ChannelError as exc:
-            return Reject("userError", exc.message)
+            return Reject(exc.status, exc.message)
         session = Session(user_id=event.user_id) if event.user_id else None
         record = ConnectionRecord(
             channel_id=event.channel_id,
@@ -153,11 +147,13 @@ class Dispatcher:
         ctx = await self._context(event.channel_id, event.states)
         if ctx is None or ctx.channel.on_connect is None:
             return
-        services = self._services(ctx, event.channel_id, "connect")
+        services = self._services(ctx, event.channel_id, "connect", ctx.channel.on_connect)
         try:
             result = await self._run(ctx.channel.on_connect, services, None, "connect", check=False)
             if result is not None:
-                await services.channel.send(result)
+                await self.transport.send(
+                    event.channel_id, to_jsonable_python(result, by_alias=True)
+                )
         except Exception as exc:
             await self._send_error(event.channel_id, exc)
 
@@ -181,7 +177,7 @@ class Dispatcher:
             key, value = _routing_key(ctx.channel, parsed)
             route, data = _select(ctx.channel, parsed, key, value)
             action = str(value) if key else "message"
-            services = self._services(ctx, event.channel_id, action)
+            services = self._services(ctx, event.channel_id, action, route)
             user_session = services.user_session
             result = await self._run(route, services, data, action)
             frame = reply_frame(key, value, result)
@@ -203,11 +199,12 @@ class Dispatcher:
     async def disconnected(self, event: DisconnectedEvent) -> None:
         ctx = await self._context(event.channel_id, event.states)
         try:
-            if ctx is not None and ctx.channel.on_disconnect is not None:
-                services = self._services(ctx, event.channel_id, "disconnect", ChannelState.CLOSED)
-                await self._run(
-                    ctx.channel.on_disconnect, services, ctx.opening, "disconnect", check=False
+            route = ctx.channel.on_disconnect if ctx is not None else None
+            if ctx is not None and route is not None:
+                services = self._services(
+                    ctx, event.channel_id, "disconnect", route, ChannelState.CLOSED
                 )
+                await self._run(route, services, ctx.opening, "disconnect", check=False)
         except Exception:
             self.logger.exception("on_disconnect failed for %s", event.channel_id)
         finally:
@@ -245,15 +242,18 @@ class Dispatcher:
         return {STATE_KEY: copy}
 
     def _services(
-        self, ctx: Context, channel_id: str, action: str, state: ChannelState = ChannelState.OPEN
-    ) -> ChannelServices[Any]:
+        self,
+        ctx: Context,
+        channel_id: str,
+        action: str,
+        route: Route,
+        state: ChannelState = ChannelState.OPEN,
+    ) -> Services:
         extra = {"channel": ctx.channel.name, "channel_id": channel_id, "action": action}
-        return ChannelServices(
+        return self.services.build(
+            route.func.services_type,
             logger=logging.LoggerAdapter(self.logger, extra),
-            jwt=self.jwt,
             user_session=UserSession(ctx.session, _SessionSink(self.store, channel_id)),
-            event_hub=self.event_hub,
-            database=self.database,
             channel=Channel(
                 channel_id, ctx.opening, self.transport, name=ctx.channel.name, state=state
             ),
@@ -262,13 +262,14 @@ class Dispatcher:
     async def _run(
         self,
         route: Route,
-        services: ChannelServices[Any],
+        services: Services,
         data: Any,
         action: str,
         *,
         check: bool = True,
     ) -> Any:
-        interaction = Interaction(services.channel.name, action, data, services.user_session.get())
+        channel = services.channel.name if isinstance(services, ChannelServices) else None
+        interaction = Interaction(channel, action, data, services.user_session.get())
         unauthorized = f"'{action}' needs an authenticated session: authenticate first"
         return await invoke(
             route.func,

@@ -7,7 +7,7 @@ import asyncio
 from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.data.tables.aio import TableClient, TableServiceClient
 
-from shared.errors import ServiceUnavailableError
+from shared.core.errors import ServiceUnavailableError
 
 
 class TableStorage:

@@ -7,8 +7,8 @@ from typing import Generic, TypeVar
 
 from pydantic_core import to_jsonable_python
 
-from shared.errors import BadRequestError
-from shared.transport import Transport
+from shared.core.errors import BadRequestError
+from shared.core.transport import Transport
 
 OpeningT = TypeVar("OpeningT")
 

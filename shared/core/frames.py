@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from shared.errors import ChannelError
+from shared.core.errors import ChannelError
 
 
 def reply_frame(key: str | None, value: Any, result: Any) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.wiring import ChannelDefinition, ChannelRegistry, Route
+from shared.core.wiring import ChannelDefinition, ChannelRegistry, Route
 
 
 def _route(route: Route) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.errors import WiringError
-from shared.functions import ChannelFunction, FunctionKind
-from shared.services import Middleware
+from shared.core.errors import WiringError
+from shared.core.functions import ChannelFunction, FunctionKind
+from shared.core.services import Middleware
 
 DEFAULT_MAX_FRAME_BYTES = 256 * 1024
 
