@@ -7,9 +7,7 @@ from pathlib import Path
 
 import azure.functions as func
 
-from channels import chat  # importing wires the channels
-from channels.auth import guest_token
-from channels.services import services
+from channels import http_routes, pages, services  # importing wires the channels
 from shared.azure.functions_app import wire_http, wire_negotiate, wire_webpubsub_triggers
 from shared.azure.runtime import ChannelRuntime
 from shared.core.docs import describe
@@ -19,11 +17,10 @@ runtime = ChannelRuntime(services=services)
 
 wire_webpubsub_triggers(app, runtime)
 wire_negotiate(app, runtime)
-wire_http(app, runtime, chat.broadcast_to_room, route="broadcast", methods=["POST"])
-wire_http(app, runtime, guest_token, route="token", methods=["POST"])
+for route in http_routes:
+    wire_http(app, runtime, route.fn, route=route.route, methods=[route.method], auth=route.auth)
 
 CHANNEL_DOCS = json.dumps(describe(runtime.registry))
-CHAT_PAGE = (Path(__file__).parent / "channels" / "static" / "chat.html").read_bytes()
 
 
 @app.route(route="channels", methods=["GET"])
@@ -32,7 +29,16 @@ def channel_docs(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(CHANNEL_DOCS, mimetype="application/json")
 
 
-@app.route(route="chat", methods=["GET"])
-def chat_page(req: func.HttpRequest) -> func.HttpResponse:
-    """The reference chat page: pick a room and a name, then chat live."""
-    return func.HttpResponse(CHAT_PAGE, mimetype="text/html", charset="utf-8")
+def serve_page(name: str, path: Path) -> None:
+    """`GET /api/<name>`: one of the app's pages (the chat page: pick a room and a name)."""
+    body = path.read_bytes()
+
+    def page(req: func.HttpRequest) -> func.HttpResponse:
+        return func.HttpResponse(body, mimetype="text/html", charset="utf-8")
+
+    page.__name__ = page.__qualname__ = f"{name}_page"
+    app.function_name(name=f"{name}_page")(app.route(route=name, methods=["GET"])(page))
+
+
+for name, path in pages.items():
+    serve_page(name, path)
