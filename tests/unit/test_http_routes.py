@@ -234,3 +234,19 @@ async def test_a_missing_realtime_setting_is_named_at_negotiate_and_at_connect(
         "code": "serverError",
         "errorMessage": "app setting WebPubSubConnectionString is not set",
     }
+
+
+def test_function_app_serves_the_app_s_one_list_of_routes_and_pages() -> None:
+    """channels.http_routes and channels.pages are what Azure serves (and shared.local too)."""
+    import channels
+    import function_app
+
+    served = set()
+    for function in function_app.app.get_functions():
+        trigger: Any = function.get_trigger()
+        if trigger.type == "httpTrigger":
+            served.add((trigger.route, tuple(m.value for m in trigger.methods)))
+    listed = {(r.route, (r.method,)) for r in channels.http_routes}
+    listed |= {(name, ("GET",)) for name in channels.pages}
+    assert listed <= served
+    assert served - listed == {("negotiate", ("GET",)), ("channels", ("GET",))}
