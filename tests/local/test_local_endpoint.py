@@ -23,6 +23,7 @@ from shared.core.stores import ConnectionRecord, MemoryConnectionStore
 from shared.core.wiring import ChannelRegistry, wire_channel
 from shared.local import LocalApp
 from shared.local.access import ClientTokens
+from shared.local.transport import MAX_QUEUED_FRAMES
 from tests.e2e.chat_client import guest_token, join, negotiate
 from tests.local.conftest import Served, serve
 
@@ -206,6 +207,11 @@ class Door:
         async def leave(services: ChannelServices[Any], data: Nothing) -> None:
             await services.channel.close("bye")
 
+        @channel_func(auth=False)
+        async def flood(services: ChannelServices[Any], data: Nothing) -> None:
+            for n in range(MAX_QUEUED_FRAMES + 10):  # faster than any client reads
+                await services.channel.send({"n": n})
+
         @channel_disconnection_func
         async def gone(services: ChannelServices[Any], data: Any) -> None:
             self.ended.put_nowait(services.channel.channel_id)
@@ -215,7 +221,7 @@ class Door:
             route="/door",
             auth=False,
             on_disconnect=gone,
-            on_message_wiring={"action": {"leave": leave}},
+            on_message_wiring={"action": {"leave": leave, "flood": flood}},
             registry=self.registry,
         )
 
@@ -248,6 +254,26 @@ async def test_channel_close_closes_the_socket_with_its_reason_then_disconnect_r
     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1000, "bye")
     await asyncio.wait_for(channel.ended.get(), TIMEOUT)
     assert served.runtime.parts.store.records == {}  # type: ignore[attr-defined]
+
+
+async def test_a_client_that_falls_too_far_behind_is_cut_off_not_buffered_forever(
+    door: tuple[Door, Served], http: aiohttp.ClientSession
+) -> None:
+    channel, served = door
+    ws = await open_door(http, served)
+    await ws.send(json.dumps({"action": "flood"}))
+    received = 0
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+            received += 1
+    assert received == MAX_QUEUED_FRAMES  # what was queued goes out, then the close
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+        1013,
+        "too many frames waiting: the client is not reading",
+    )
+    await asyncio.wait_for(channel.ended.get(), TIMEOUT)
 
 
 async def test_a_client_close_runs_disconnect_and_the_connection_leaves_its_topics(
