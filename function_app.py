@@ -8,7 +8,12 @@ from pathlib import Path
 import azure.functions as func
 
 from channels import http_routes, pages, services  # importing wires the channels
-from shared.azure.functions_app import wire_http, wire_negotiate, wire_webpubsub_triggers
+from shared.azure.functions_app import (
+    wire_http,
+    wire_negotiate,
+    wire_sweep,
+    wire_webpubsub_triggers,
+)
 from shared.azure.runtime import ChannelRuntime
 from shared.core.docs import describe
 
@@ -17,6 +22,7 @@ runtime = ChannelRuntime(services=services)
 
 wire_webpubsub_triggers(app, runtime)
 wire_negotiate(app, runtime)
+wire_sweep(app, runtime)
 for route in http_routes:
     wire_http(app, runtime, route.fn, route=route.route, methods=[route.method], auth=route.auth)
 

@@ -33,6 +33,9 @@ class Transport(Protocol):
     async def publish(self, topic: str, frame: Jsonable, exclude: str | None = None) -> None:
         """Send one JSON frame to every subscriber of a topic but `exclude`: one call."""
 
+    async def connection_exists(self, channel_id: str) -> bool:
+        """Whether the service still holds this connection open."""
+
 
 FrameListener = Callable[[str, str], None]
 
@@ -54,7 +57,8 @@ class MemoryTransport:
         self._listeners[channel_id] = listener
 
     def forget(self, channel_id: str) -> None:
-        """The connection is gone: no more frames, and it leaves every topic."""
+        """The client is gone (closed, refused, or never finished its handshake): no more
+        frames, and it leaves every topic."""
         self._listeners.pop(channel_id, None)
         for topic in self._joined.pop(channel_id, ()):
             self._leave(topic, channel_id)
@@ -85,6 +89,9 @@ class MemoryTransport:
             members.discard(channel_id)
             if not members:
                 del self.topics[topic]  # an empty topic costs nothing
+
+    async def connection_exists(self, channel_id: str) -> bool:
+        return channel_id in self._listeners and channel_id not in self.closed
 
     async def publish(self, topic: str, frame: Jsonable, exclude: str | None = None) -> None:
         text: str | None = None  # serialized once, for every subscriber
