@@ -10,7 +10,6 @@ serves one machine; beyond one, deploy to Azure.
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -28,8 +27,6 @@ from shared.local.access import ClientEndpoint, ClientTokens
 from shared.local.app import LocalApp
 from shared.local.endpoint import CLIENT_PATH, ClientEndpointRoute
 from shared.local.transport import SocketTransport
-
-log = logging.getLogger("channels.local")
 
 
 class LocalRuntime:
