@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -26,21 +27,27 @@ wire_sweep(app, runtime)
 for route in http_routes:
     wire_http(app, runtime, route.fn, route=route.route, methods=[route.method], auth=route.auth)
 
-CHANNEL_DOCS = json.dumps(describe(runtime.registry))
+
+@functools.cache
+def channel_docs_json() -> str:
+    """Built on the first request, not at import: every cold start would pay for the schemas."""
+    return json.dumps(describe(runtime.registry))
 
 
 @app.route(route="channels", methods=["GET"])
 def channel_docs(req: func.HttpRequest) -> func.HttpResponse:
     """Every channel, action, auth rule and JSON Schema: for docs and typed clients."""
-    return func.HttpResponse(CHANNEL_DOCS, mimetype="application/json")
+    return func.HttpResponse(channel_docs_json(), mimetype="application/json")
 
 
 def serve_page(name: str, path: Path) -> None:
-    """`GET /api/<name>`: one of the app's pages (the chat page: pick a room and a name)."""
-    body = path.read_bytes()
+    """`GET /api/<name>`: one of the app's pages (the chat page: pick a room and a name).
+
+    Read on its first request, not at import (a cold start would pay for it)."""
+    body = functools.cache(path.read_bytes)
 
     def page(req: func.HttpRequest) -> func.HttpResponse:
-        return func.HttpResponse(body, mimetype="text/html", charset="utf-8")
+        return func.HttpResponse(body(), mimetype="text/html", charset="utf-8")
 
     page.__name__ = page.__qualname__ = f"{name}_page"
     app.function_name(name=f"{name}_page")(app.route(route=name, methods=["GET"])(page))
