@@ -9,6 +9,7 @@ serves one machine; beyond one, deploy to Azure.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, replace
 from typing import Any
@@ -80,10 +81,12 @@ def create_app(runtime: LocalRuntime) -> web.Application:
         query = dict(request.query)
         return to_response(await negotiate(reached, query, request.headers.get("Authorization")))
 
-    docs = json.dumps(describe(runtime.registry))
+    @functools.cache
+    def docs() -> str:  # on first request: building every schema at start costs a cold start
+        return json.dumps(describe(runtime.registry))
 
     async def docs_route(request: web.Request) -> web.Response:
-        return web.Response(text=docs, content_type="application/json")
+        return web.Response(text=docs(), content_type="application/json")
 
     app.router.add_get("/api/negotiate", negotiate_route)
     app.router.add_get("/api/channels", docs_route)
