@@ -84,6 +84,11 @@ async def test_only_the_app_s_routes_are_served_with_their_methods(
         assert r.status == 401  # the function requires a session
     async with http.get(f"{server.url}/api/nothing") as response:
         assert response.status == 404
+    async with http.post(f"{server.url}/api/token", data=b"x" * (1024 * 1024 + 1)) as response:
+        assert response.status == 413  # bodies over 1 MiB are refused unread
+    async with http.get(f"{server.url}/client") as response:
+        assert response.status == 400
+        assert await response.text() == "expected a WebSocket upgrade request"
     async with http.get(f"{server.url}/api/channels") as response:
         names = [c["name"] for c in (await response.json())["channels"]]
         assert {"chat", "echo", "rooms"} <= set(names)
