@@ -1,7 +1,7 @@
 """Connection records in Table Storage.
 
 One entity per connection, PartitionKey = the connection id (load spreads across partitions;
-point reads stay O(1)).
+point reads stay O(1)). Every call is bounded and survives a missing table (TableStorage.run).
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import UpdateMode
 
 from shared.azure.tables import TableStorage
-from shared.core.errors import ServiceUnavailableError
 from shared.core.stores import ConnectionRecord
 
 CONNECTIONS_TABLE = "connections"
@@ -25,13 +25,14 @@ class TableConnectionStore:
         self._table = table
 
     async def get(self, channel_id: str) -> ConnectionRecord | None:
-        table = await self._storage.table(self._table)
         try:
-            entity = await table.get_entity(channel_id, ROW_KEY)
+            entity = await self._storage.run(
+                self._table,
+                lambda t: t.get_entity(channel_id, ROW_KEY),
+                expected=(ResourceNotFoundError,),
+            )
         except ResourceNotFoundError:
             return None
-        except AzureError as exc:
-            raise ServiceUnavailableError("connection store is unavailable") from exc
         session = entity.get("Session")
         return ConnectionRecord(
             channel_id=channel_id,
@@ -52,11 +53,7 @@ class TableConnectionStore:
             "UserId": record.user_id or "",
             "ConnectedAt": record.connected_at,
         }
-        table = await self._storage.table(self._table)
-        try:
-            await table.upsert_entity(entity)
-        except AzureError as exc:
-            raise ServiceUnavailableError("connection store is unavailable") from exc
+        await self._storage.run(self._table, lambda t: t.upsert_entity(entity))
 
     async def save_session(self, channel_id: str, session: dict[str, Any] | None) -> None:
         entity = {
@@ -64,17 +61,15 @@ class TableConnectionStore:
             "RowKey": ROW_KEY,
             "Session": json.dumps(session) if session is not None else "",
         }
-        table = await self._storage.table(self._table)
         try:
-            await table.update_entity(entity)  # merge: opening data stays as it is
+            await self._storage.run(  # merge: opening data stays as it is
+                self._table,
+                lambda t: t.update_entity(entity, mode=UpdateMode.MERGE),
+                expected=(ResourceNotFoundError,),
+            )
         except ResourceNotFoundError:
             return  # the connection is gone; nothing to keep
-        except AzureError as exc:
-            raise ServiceUnavailableError("connection store is unavailable") from exc
 
     async def delete(self, channel_id: str) -> None:
-        table = await self._storage.table(self._table)
-        try:
-            await table.delete_entity(channel_id, ROW_KEY)  # no error when already gone
-        except AzureError as exc:
-            raise ServiceUnavailableError("connection store is unavailable") from exc
+        # no error when already gone
+        await self._storage.run(self._table, lambda t: t.delete_entity(channel_id, ROW_KEY))
