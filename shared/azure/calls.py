@@ -45,19 +45,20 @@ DEFAULT_POLICY = CallPolicy()
 
 
 async def bounded(
-    what: str,
+    failure: str,
     call: Awaitable[T],
     policy: CallPolicy = DEFAULT_POLICY,
     *,
     expected: tuple[type[BaseException], ...] = (),
 ) -> T:
     """Await one backend call within the policy's budget. Errors in `expected` are the
-    caller's to handle; a timeout or any other Azure error is a 503 naming `what`."""
+    caller's to handle; a timeout or any other Azure error is a 503 saying `failure`."""
     try:
         return await asyncio.wait_for(call, policy.budget)
     except expected:
         raise
     except TimeoutError as exc:
-        raise ServiceUnavailableError(f"{what}: no answer within {policy.budget:g} s") from exc
+        message = f"{failure}: no answer within {policy.budget:g} s"
+        raise ServiceUnavailableError(message) from exc
     except AzureError as exc:
-        raise ServiceUnavailableError(f"{what} failed") from exc
+        raise ServiceUnavailableError(failure) from exc

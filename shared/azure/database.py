@@ -75,7 +75,7 @@ class TableDatabase:
                 raise
             if exc.status_code in (400, 413):
                 raise _refused(table, exc) from exc
-            raise ServiceUnavailableError(f"table storage ({table}) failed") from exc
+            raise ServiceUnavailableError(f"database is unavailable ({table})") from exc
 
     async def insert(
         self, table: str, row: Mapping[str, Any], *, partition_key: str, row_key: str | None = None

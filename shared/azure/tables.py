@@ -61,7 +61,7 @@ class TableStorage:
             if client is None:
                 with contextlib.suppress(ResourceExistsError):  # made by another process
                     await bounded(
-                        f"table storage ({name})",
+                        f"table storage is unavailable ({name})",
                         self.service.create_table(name),
                         self.policy,
                         expected=(ResourceExistsError,),
@@ -78,7 +78,7 @@ class TableStorage:
         expected: tuple[type[BaseException], ...] = (),
     ) -> T:
         """`call` on the table's client, bounded; a missing table is made again, once."""
-        what = f"table storage ({name})"
+        what = f"table storage is unavailable ({name})"
         for attempt in (1, 2):
             client = await self.table(name)
             try:
@@ -91,7 +91,7 @@ class TableStorage:
                     continue
                 if issubclass(ResourceNotFoundError, expected):
                     raise
-                raise ServiceUnavailableError(f"{what} failed") from exc
+                raise ServiceUnavailableError(what) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _forget(self, name: str, client: TableClient) -> None:

@@ -59,7 +59,7 @@ class WebPubSubTransport:
     ) -> ClientAccess:
         """A client URL and token with no group roles: it needs none."""
         result = await bounded(
-            "realtime service: client access",
+            "realtime service failed to give client access",
             self.client.get_client_access_token(
                 user_id=user_id, roles=[], minutes_to_expire=minutes_to_expire
             ),
@@ -71,4 +71,4 @@ class WebPubSubTransport:
         await self.client.close()
 
     async def _call(self, what: str, call: Any) -> None:
-        await bounded(f"realtime service: {what}", call, self.policy)
+        await bounded(f"realtime service failed to {what}", call, self.policy)
