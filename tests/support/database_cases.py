@@ -360,7 +360,7 @@ async def _pages(db: Database) -> Any:
 
 
 async def _bad_paging(db: Database) -> Any:
-    answers = []
+    answers: list[Any] = []
     for size, token in [(0, None), (1001, None), (True, None), (10, "not a token!")]:
         try:
             await db.query("pages", "q", page_size=size, continuation=token)
