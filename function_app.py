@@ -10,7 +10,12 @@ import azure.functions as func
 from channels import chat  # importing wires the channels
 from channels.auth import guest_token
 from channels.services import services
-from shared.azure.functions_app import wire_http, wire_negotiate, wire_webpubsub_triggers
+from shared.azure.functions_app import (
+    wire_http,
+    wire_negotiate,
+    wire_sweep,
+    wire_webpubsub_triggers,
+)
 from shared.azure.runtime import ChannelRuntime
 from shared.core.docs import describe
 
@@ -19,6 +24,7 @@ runtime = ChannelRuntime(services=services)
 
 wire_webpubsub_triggers(app, runtime)
 wire_negotiate(app, runtime)
+wire_sweep(app, runtime)
 wire_http(app, runtime, chat.broadcast_to_room, route="broadcast", methods=["POST"])
 wire_http(app, runtime, guest_token, route="token", methods=["POST"])
 

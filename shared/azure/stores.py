@@ -7,12 +7,15 @@ point reads stay O(1)). Every call is bounded and survives a missing table (Tabl
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
 from shared.azure.tables import TableStorage
+from shared.core.errors import ServiceUnavailableError
 from shared.core.stores import ConnectionRecord
 
 CONNECTIONS_TABLE = "connections"
@@ -41,6 +44,7 @@ class TableConnectionStore:
             session=json.loads(session) if session else None,
             user_id=entity.get("UserId") or None,
             connected_at=entity["ConnectedAt"],
+            check_after=entity.get("CheckAfter"),
         )
 
     async def put(self, record: ConnectionRecord) -> None:
@@ -52,6 +56,7 @@ class TableConnectionStore:
             "Session": json.dumps(record.session) if record.session is not None else "",
             "UserId": record.user_id or "",
             "ConnectedAt": record.connected_at,
+            "CheckAfter": record.check_after,
         }
         await self._storage.run(self._table, lambda t: t.upsert_entity(entity))
 
@@ -73,3 +78,27 @@ class TableConnectionStore:
     async def delete(self, channel_id: str) -> None:
         # no error when already gone
         await self._storage.run(self._table, lambda t: t.delete_entity(channel_id, ROW_KEY))
+
+    async def due_for_check(self, now: datetime) -> AsyncIterator[str]:
+        # A scan across partitions, off the message path (the sweep's timer only): it streams
+        # page by page, so it is not bounded as one call.
+        table = await self._storage.table(self._table)
+        try:
+            pages = table.query_entities(
+                "CheckAfter lt @now", parameters={"now": now}, select=["PartitionKey"]
+            )
+            async for entity in pages:
+                yield entity["PartitionKey"]
+        except AzureError as exc:
+            raise ServiceUnavailableError("connection store is unavailable") from exc
+
+    async def checked(self, channel_id: str, next_check: datetime) -> None:
+        entity = {"PartitionKey": channel_id, "RowKey": ROW_KEY, "CheckAfter": next_check}
+        try:
+            await self._storage.run(
+                self._table,
+                lambda t: t.update_entity(entity, mode=UpdateMode.MERGE),
+                expected=(ResourceNotFoundError,),
+            )
+        except ResourceNotFoundError:
+            return  # disconnected meanwhile

@@ -54,6 +54,14 @@ class WebPubSubTransport:
             "publish", self.client.send_to_group(topic, frame, excluded=excluded, content_type=JSON)
         )
 
+    async def connection_exists(self, channel_id: str) -> bool:
+        exists = await bounded(
+            "realtime service failed to check a connection",
+            self.client.connection_exists(channel_id),
+            self.policy,
+        )
+        return bool(exists)
+
     async def client_access(
         self, *, user_id: str | None, minutes_to_expire: int = 60
     ) -> ClientAccess:
