@@ -20,6 +20,9 @@ from typing import Any, Protocol
 
 from shared.core import row_rules as rules
 from shared.core.errors import ConflictError, NotFoundError
+from shared.core.row_rules import Json
+
+__all__ = ["Database", "Json", "MemoryDatabase", "Page", "newest_first_key"]
 
 _KEY_SPAN = 10**16  # microseconds: row keys stay 16 digits until the year 2286
 

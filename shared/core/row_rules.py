@@ -130,7 +130,10 @@ def _property_name(name: str) -> None:
 def _value(name: str, value: Any) -> Any:
     kind = type(value)
     if isinstance(value, Json):
-        value = json.dumps(value.value, separators=(",", ":"), allow_nan=False)
+        try:
+            value = json.dumps(value.value, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"field {name!r}: Json(...) cannot encode it: {exc}") from exc
         kind = str
     if kind is str:
         if _utf16_bytes(value) > MAX_VALUE_BYTES:

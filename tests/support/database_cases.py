@@ -239,6 +239,13 @@ def _values() -> list[Case]:
             reads_back={"meta": '{"a":[1,2]}'},
         ),
         Case(
+            "Json(...) of what JSON cannot hold is refused",
+            row={"meta": Json({"x": float("nan")})},
+            refused="field 'meta': Json(...) cannot encode it",
+            azurite=ENFORCED,  # the SDK refuses the dict itself
+            raw_row={"meta": {"x": float("nan")}},
+        ),
+        Case(
             "an integer over 64 bits is refused",
             row={"n": 2**63},
             refused="field 'n': an integer must fit in 64 bits",
