@@ -50,7 +50,7 @@ def build_parts(settings: Settings, registry: ChannelRegistry) -> Parts:
     )
     store = TableConnectionStore(storage)
     database = TableDatabase(storage)
-    jwt = JwtService(settings.jwt_secret)
+    jwt = JwtService(settings.jwt_secret, previous=settings.jwt_secret_previous)
     dispatcher = Dispatcher(registry, store, transport, database, jwt)
     return Parts(store, transport, database, jwt, dispatcher, (storage, transport))
 

@@ -18,6 +18,8 @@ STORAGE_ACCOUNT_NAME = "AzureWebJobsStorage__accountName"
 WEBPUBSUB_CONNECTION = "WebPubSubConnectionString"
 WEBPUBSUB_HUB = "WebPubSubHub"
 JWT_SECRET = "JWT_SECRET"
+# During a rotation, the secret JWT_SECRET had before: it still verifies, it never signs.
+JWT_SECRET_PREVIOUS = "JWT_SECRET_PREVIOUS"
 GUEST_LOGIN = "GUEST_LOGIN"
 
 APP_SETTINGS: tuple[str, ...] = (
@@ -26,6 +28,7 @@ APP_SETTINGS: tuple[str, ...] = (
     WEBPUBSUB_CONNECTION,
     WEBPUBSUB_HUB,
     JWT_SECRET,
+    JWT_SECRET_PREVIOUS,
     GUEST_LOGIN,
 )
 
@@ -52,6 +55,7 @@ class Settings:
     hub: str
     jwt_secret: str | None
     guest_login: bool
+    jwt_secret_previous: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +71,7 @@ class Settings:
             hub=env.get(WEBPUBSUB_HUB) or DEFAULT_HUB,
             jwt_secret=env.get(JWT_SECRET) or None,
             guest_login=(env.get(GUEST_LOGIN) or "").strip().lower() in {"1", "true", "yes"},
+            jwt_secret_previous=env.get(JWT_SECRET_PREVIOUS) or None,
         )
 
     def require_webpubsub(self) -> str:
