@@ -90,5 +90,7 @@ def _checked(setting: str, secret: str | None) -> str:
     if not secret:
         raise SettingsError(f"app setting {setting} is not set: tokens cannot be used")
     if len(secret) < MIN_SECRET_LENGTH:
-        raise SettingsError(f"app setting {setting} must be at least {MIN_SECRET_LENGTH} characters")
+        raise SettingsError(
+            f"app setting {setting} must be at least {MIN_SECRET_LENGTH} characters"
+        )
     return secret

@@ -108,3 +108,12 @@ class Evaluator:
         if source(callee) == "concat" and all(isinstance(a, list) for a in args):
             return [item for a in args if isinstance(a, list) for item in a]
         return Opaque(node)
+
+
+def at(value: Value, path: str) -> Value:
+    """The value at a dotted path of nested objects (`sku.name`), or None."""
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value

@@ -20,7 +20,7 @@ from tests.infra.bicep_checks import (
     one,
     site_of,
 )
-from tests.infra.bicep_eval import Evaluator, Opaque, Value
+from tests.infra.bicep_eval import Evaluator, Opaque, Value, at
 from tests.infra.bicep_tree import Infra, items, literal, prop, source, string_parts, walk
 
 EVENT_HANDLER_FILE = "event-handler.bicep"
@@ -172,14 +172,6 @@ def check_hosting_plans(infra: Infra) -> list[str]:
     return [f"{plan}: {problem}" for plan in PLANS for problem in _plan_problems(infra, plan)]
 
 
-def _at(value: Value, path: str) -> Value:
-    for key in path.split("."):
-        if not isinstance(value, dict) or key not in value:
-            return None
-        value = value[key]
-    return value
-
-
 def _shown(value: Value) -> str:
     return value.source if isinstance(value, Opaque) else repr(value)
 
@@ -216,33 +208,33 @@ def _plan_problems(infra: Infra, plan_name: str) -> list[str]:
     deployed = {"plan": plan, "app": app}
     problems = []
     for (what, path), want in wanted.items():
-        found = _at(deployed[what], path)
+        found = at(deployed[what], path)
         if found != want:
             problems.append(f"{what} {path} must be {want!r}, found {_shown(found)}")
-    farm = _at(app, "properties.serverFarmId")
+    farm = at(app, "properties.serverFarmId")
     if not isinstance(farm, Opaque) or farm.source != f"{plans[0].symbol}.id":
         problems.append(f"Function App serverFarmId must be {plans[0].symbol}.id")
-    scale = _at(app, f"{config}.scaleAndConcurrency")
+    scale = at(app, f"{config}.scaleAndConcurrency")
     if flex:
         for key in ("maximumInstanceCount", "instanceMemoryMB"):
-            if _at(scale, key) is None:
+            if at(scale, key) is None:
                 problems.append(f"functionAppConfig scaleAndConcurrency.{key} is not set")
     else:
-        if _at(app, config) is not None:
+        if at(app, config) is not None:
             problems.append("functionAppConfig is for Flex Consumption only")
-        if _at(plan, "properties.maximumElasticWorkerCount") is None:
+        if at(plan, "properties.maximumElasticWorkerCount") is None:
             problems.append("plan properties.maximumElasticWorkerCount (burst) is not set")
-    return problems + _settings_problems(infra, plan_name, _at(app, "properties.siteConfig"))
+    return problems + _settings_problems(infra, plan_name, at(app, "properties.siteConfig"))
 
 
 def _settings_problems(infra: Infra, plan_name: str, site_config: Value) -> list[str]:
-    settings = _at(site_config, "appSettings")
+    settings = at(site_config, "appSettings")
     if not isinstance(settings, list):
         return [f"siteConfig.appSettings must be a list, found {_shown(settings)}"]
     values = {
-        str(_at(entry, "name")): _at(entry, "value")
+        str(at(entry, "name")): at(entry, "value")
         for entry in settings
-        if isinstance(_at(entry, "name"), str)
+        if isinstance(at(entry, "name"), str)
     }
     extra = PLAN_SETTINGS[plan_name]
     wanted = expected_app_settings() | set(extra)
