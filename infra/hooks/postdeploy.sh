@@ -26,12 +26,12 @@ tries=0
 while [ -z "$(extension_key)" ]; do
   tries=$((tries + 1))
   if [ "$tries" -gt 40 ]; then
-    echo "postdeploy: FAIL no webpubsub_extension key after 10 minutes: is the code published" \
+    echo "postdeploy: FAIL no webpubsub_extension key after 40 tries: is the code published" \
       "(az functionapp function list) and the host running (Application Insights)?" >&2
     exit 1
   fi
   curl --silent --output /dev/null --max-time 30 "$url/api/channels" || true  # wakes the host
-  sleep 15
+  sleep "${KEY_POLL_SECONDS:-15}"
 done
 
 echo "postdeploy: configuring hub $hub's event handler (infra/event-handler.bicep)"
