@@ -9,12 +9,13 @@ import azure.functions as func
 
 from channels import chat  # importing wires the channels
 from channels.auth import guest_token
-from shared.azure_app import wire_http, wire_negotiate, wire_webpubsub_triggers
-from shared.docs import describe
-from shared.runtime import ChannelRuntime
+from channels.services import services
+from shared.azure.functions_app import wire_http, wire_negotiate, wire_webpubsub_triggers
+from shared.azure.runtime import ChannelRuntime
+from shared.core.docs import describe
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-runtime = ChannelRuntime()
+runtime = ChannelRuntime(services=services)
 
 wire_webpubsub_triggers(app, runtime)
 wire_negotiate(app, runtime)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from shared.settings import AZURITE_CONNECTION_STRING
+from shared.azure.settings import AZURITE_CONNECTION_STRING
 
 ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = ROOT / "node_modules" / ".bin" / "azurite-table"

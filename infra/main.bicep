@@ -6,7 +6,7 @@
 // `webpubsub_extension` system key that the running host created. Nothing here calls into the
 // Functions host, and nothing here changes when it is deployed again.
 //
-// The Function App's app settings are exactly the names `shared/settings.py` lists in
+// The Function App's app settings are exactly the names `shared/azure/settings.py` lists in
 // APP_SETTINGS (minus the ones not used in Azure) plus the platform settings named in
 // tests/infra; tests/infra checks this file against that list.
 
@@ -164,7 +164,7 @@ var flexConfig = {
   }
 }
 
-// The settings the code reads (shared/settings.py), the same on both plans.
+// The settings the code reads (shared/azure/settings.py), the same on both plans.
 var appSettings = [
   {
     // Identity form of AzureWebJobsStorage: the host and the app's table client use the

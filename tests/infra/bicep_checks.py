@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from shared.settings import APP_SETTINGS
+from shared.azure.settings import APP_SETTINGS
 from tests.infra.bicep_tree import (
     BicepFile,
     Infra,
@@ -208,7 +208,9 @@ def check_app_settings(infra: Infra) -> list[str]:
         for name in sorted(expected_app_settings() - set(settings))
     ]
     for name in sorted(set(settings) - expected_app_settings()):
-        why = NOT_SET_IN_AZURE.get(name, "nothing reads it; add it to shared/settings.py or here")
+        why = NOT_SET_IN_AZURE.get(
+            name, "nothing reads it; add it to shared/azure/settings.py or here"
+        )
         problems.append(f"app setting {name} must not be set: {why}")
     if infra.resources("Microsoft.Web/sites/config"):
         problems.append("app settings belong in siteConfig.appSettings, not sites/config")
