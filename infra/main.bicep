@@ -217,6 +217,15 @@ var premiumSettings = [
     value: 'python'
   }
   {
+    // A zip deploy (azd, az ... config-zip) installs requirements.txt on Azure, as on Flex.
+    name: 'SCM_DO_BUILD_DURING_DEPLOYMENT'
+    value: 'true'
+  }
+  {
+    name: 'ENABLE_ORYX_BUILD'
+    value: 'true'
+  }
+  {
     name: 'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING'
     value: 'DefaultEndpointsProtocol=https;AccountName=${storageAccountName};EndpointSuffix=${environment().suffixes.storage};AccountKey=${storageAccount.listKeys().keys[0].value}'
   }

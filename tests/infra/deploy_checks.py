@@ -33,6 +33,8 @@ PLAN_SETTINGS: dict[str, dict[str, str | None]] = {
     "ElasticPremium": {
         "FUNCTIONS_EXTENSION_VERSION": "~4",
         "FUNCTIONS_WORKER_RUNTIME": "python",
+        "SCM_DO_BUILD_DURING_DEPLOYMENT": "true",  # remote build of requirements.txt
+        "ENABLE_ORYX_BUILD": "true",
         "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING": None,  # a secret: checked apart
         "WEBSITE_CONTENTSHARE": None,
     },

@@ -354,6 +354,12 @@ MUTATIONS = {
     "premium on another functions version": Mutation(
         MAIN, "value: '~4'", "value: '~3'", "FUNCTIONS_EXTENSION_VERSION must be '~4'"
     ),
+    "premium without remote build": Mutation(
+        MAIN,
+        block(r"\{\s*name: 'ENABLE_ORYX_BUILD'\s*value: 'true'\s*\}"),
+        "",
+        "ElasticPremium: app setting ENABLE_ORYX_BUILD is not set",
+    ),
     "premium file share with a literal key": Mutation(
         MAIN,
         "AccountKey=${storageAccount.listKeys().keys[0].value}",
