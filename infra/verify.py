@@ -351,7 +351,7 @@ async def verify(base: str, token: str | None, key: str | None, say: Callable[[s
 
 def _unexpected(exc: Exception) -> str:
     # Only the type: the message of a client error can hold a URL with an access token.
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+    if isinstance(exc, TimeoutError):
         return f"no answer within {TIMEOUT:.0f}s"
     return f"unexpected {type(exc).__name__} (the app's logs: Application Insights)"
 
