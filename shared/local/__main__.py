@@ -1,8 +1,9 @@
 """`python -m shared.local`: serve an app's channels on a plain WebSocket server, no Azure.
 
 Settings come from the environment, as on Azure: JWT_SECRET (32+ characters; a random one
-for this process when unset, so tokens end with it) and the app's own (GUEST_LOGIN for the
-reference chat). Stops on Ctrl-C or SIGTERM, closing every connection.
+for this process when unset, so tokens end with it), JWT_SECRET_PREVIOUS during a rotation,
+and the app's own (GUEST_LOGIN for the reference chat). Stops on Ctrl-C or SIGTERM, closing
+every connection.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import signal
 import sys
 
 from shared.core.errors import SettingsError
-from shared.core.jwt_service import JWT_SECRET, JwtService
+from shared.core.jwt_service import JWT_SECRET, JWT_SECRET_PREVIOUS, JwtService
 from shared.local.app import AppModuleError, load_app
 from shared.local.server import LocalRuntime, create_app, start
 
@@ -37,17 +38,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def jwt_secret() -> str:
+def jwt_secrets() -> tuple[str, str | None]:
+    """JWT_SECRET (random for this run when unset) and, during a rotation, JWT_SECRET_PREVIOUS.
+
+    Checked now: a short one stops the start with a SettingsError naming it."""
     secret = os.environ.get(JWT_SECRET)
     if not secret:
         log.warning("%s is not set: a random secret signs this run's tokens", JWT_SECRET)
-        return secrets.token_urlsafe(48)
-    JwtService(secret).secret  # noqa: B018 - raises SettingsError naming what is wrong
-    return secret
+        secret = secrets.token_urlsafe(48)
+    previous = os.environ.get(JWT_SECRET_PREVIOUS) or None
+    jwt = JwtService(secret, previous=previous)
+    jwt.verify(jwt.sign({"userId": "startup-check"}, expires_in=60))  # reads both secrets
+    return secret, previous
 
 
 async def serve(args: argparse.Namespace) -> None:
-    runtime = LocalRuntime(load_app(args.app), jwt_secret=jwt_secret())
+    secret, previous = jwt_secrets()
+    runtime = LocalRuntime(load_app(args.app), jwt_secret=secret, jwt_secret_previous=previous)
     server = await start(create_app(runtime), args.host, args.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

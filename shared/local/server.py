@@ -33,7 +33,9 @@ from shared.local.transport import SocketTransport
 class LocalRuntime:
     """What one server process serves with: in-memory store, database and topics, live sockets."""
 
-    def __init__(self, app: LocalApp, *, jwt_secret: str) -> None:
+    def __init__(
+        self, app: LocalApp, *, jwt_secret: str, jwt_secret_previous: str | None = None
+    ) -> None:
         self.app = app
         self.registry = app.registry
         self.transport = SocketTransport()
@@ -43,7 +45,7 @@ class LocalRuntime:
             store=MemoryConnectionStore(),
             transport=self.transport,
             database=MemoryDatabase(),
-            jwt=JwtService(jwt_secret),
+            jwt=JwtService(jwt_secret, previous=jwt_secret_previous),
             app_services=app.services,
         )
 

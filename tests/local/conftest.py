@@ -24,8 +24,8 @@ class Served:
         return self.running.url
 
 
-async def serve(app: LocalApp) -> Served:
-    runtime = LocalRuntime(app, jwt_secret=JWT_SECRET)
+async def serve(app: LocalApp, *, jwt_secret_previous: str | None = None) -> Served:
+    runtime = LocalRuntime(app, jwt_secret=JWT_SECRET, jwt_secret_previous=jwt_secret_previous)
     return Served(runtime, await start(create_app(runtime)))
 
 

@@ -9,8 +9,10 @@ import asyncio
 
 import aiohttp
 
+from shared.core.jwt_service import JwtService
+from shared.local import load_app
 from tests.e2e.chat_client import join
-from tests.local.conftest import Served
+from tests.local.conftest import Served, serve
 
 
 async def test_seed_flow_welcome_unauthorized_authenticate_send_to_the_room_and_history(
@@ -32,6 +34,7 @@ async def test_seed_flow_welcome_unauthorized_authenticate_send_to_the_room_and_
     sent = await ada.call("sendMessage", message="hello room")
     assert sent == {
         "action": "sendMessage",
+        "id": sent["id"],
         "message": "hello room",
         "timestamp": sent["timestamp"],
     }
@@ -97,3 +100,23 @@ async def test_channel_send_frames_arrive_before_the_reply(
         reply,
     ]
     await ada.close()
+
+
+async def test_during_a_jwt_rotation_a_token_of_the_previous_secret_still_authenticates(
+    guest_login: None, http: aiohttp.ClientSession
+) -> None:
+    previous = "the-secret-before-the-rotation-0123456789"
+    served = await serve(load_app("channels"), jwt_secret_previous=previous)
+    try:
+        ada = await join(http, served.url, "rotation", "ada", authenticate=False)
+        old_token = JwtService(previous).sign({"userId": "ada"})
+        assert await ada.call("authenticate", token=old_token) == {
+            "action": "authenticate",
+            "authenticated": True,
+        }
+        forged = JwtService("some-other-secret-entirely-0123456789").sign({"userId": "ada"})
+        refused = await ada.call("authenticate", token=forged)
+        assert (refused["errorName"], refused["status"]) == ("UnauthorizedError", 401)
+        await ada.close()
+    finally:
+        await served.running.stop()

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 from websockets.asyncio.client import connect
 
 from devstack.azurite import free_port
@@ -45,6 +46,23 @@ def test_an_unknown_app_module_is_named_and_exits_2() -> None:
     assert (
         "shared.local: no app module 'no_such_app' (run from the project folder)" in result.stderr
     )
+
+
+@pytest.mark.parametrize("setting", ["JWT_SECRET", "JWT_SECRET_PREVIOUS"])
+def test_a_short_jwt_secret_stops_the_start_naming_the_setting(setting: str) -> None:
+    env = {**os.environ, "JWT_SECRET": "s" * 40, setting: "too-short"}
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.local", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"shared.local: app setting {setting} must be at least 32 characters" in result.stderr
+    assert "too-short" not in result.stderr + result.stdout
 
 
 async def test_the_command_serves_negotiate_and_the_chat_channel_then_stops_on_sigterm() -> None:
