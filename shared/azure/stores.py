@@ -33,6 +33,8 @@ class TableConnectionStore:
         except AzureError as exc:
             raise ServiceUnavailableError("connection store is unavailable") from exc
         session = entity.get("Session")
+        state = entity.get("State")
+        pending = entity.get("Pending")
         return ConnectionRecord(
             channel_id=channel_id,
             channel=entity["Channel"],
@@ -40,6 +42,8 @@ class TableConnectionStore:
             session=json.loads(session) if session else None,
             user_id=entity.get("UserId") or None,
             connected_at=entity["ConnectedAt"],
+            state=json.loads(state) if state else None,
+            pending=tuple(json.loads(pending)) if pending else (),
         )
 
     async def put(self, record: ConnectionRecord) -> None:
@@ -48,9 +52,11 @@ class TableConnectionStore:
             "RowKey": ROW_KEY,
             "Channel": record.channel,
             "OpeningData": json.dumps(record.opening_data),
-            "Session": json.dumps(record.session) if record.session is not None else "",
+            "Session": _json_or_empty(record.session),
             "UserId": record.user_id or "",
             "ConnectedAt": record.connected_at,
+            "State": _json_or_empty(record.state),
+            "Pending": json.dumps(list(record.pending)) if record.pending else "",
         }
         table = await self._storage.table(self._table)
         try:
@@ -59,11 +65,13 @@ class TableConnectionStore:
             raise ServiceUnavailableError("connection store is unavailable") from exc
 
     async def save_session(self, channel_id: str, session: dict[str, Any] | None) -> None:
-        entity = {
-            "PartitionKey": channel_id,
-            "RowKey": ROW_KEY,
-            "Session": json.dumps(session) if session is not None else "",
-        }
+        await self._merge(channel_id, "Session", _json_or_empty(session))
+
+    async def save_state(self, channel_id: str, state: Any) -> None:
+        await self._merge(channel_id, "State", _json_or_empty(state))
+
+    async def _merge(self, channel_id: str, name: str, value: str) -> None:
+        entity = {"PartitionKey": channel_id, "RowKey": ROW_KEY, name: value}
         table = await self._storage.table(self._table)
         try:
             await table.update_entity(entity)  # merge: opening data stays as it is
@@ -78,3 +86,8 @@ class TableConnectionStore:
             await table.delete_entity(channel_id, ROW_KEY)  # no error when already gone
         except AzureError as exc:
             raise ServiceUnavailableError("connection store is unavailable") from exc
+
+
+def _json_or_empty(value: Any) -> str:
+    """JSON text; "" for None (a JSON null would read back as None too, but costs a parse)."""
+    return json.dumps(value) if value is not None else ""

@@ -74,6 +74,7 @@ class ChannelTestEnvironment:
             jwt=self.jwt,
             app_services=services,
             overrides=overrides,
+            strict=True,  # a frame that does not match its declared type fails the test
         )
         self.dispatcher = self.parts.dispatcher
         self._ids = itertools.count(1)
@@ -119,6 +120,8 @@ class ChannelCommunicator:
             return ConnectResult(False, result.status, result.message)
         assert isinstance(result, Accept)
         self.states.update(result.states)
+        for topic in result.topics:  # joined as the connection opens, as the service does
+            self.env.transport.topics[topic].add(self.channel_id)
         self.connected = True
         await self.env.dispatcher.dispatch(
             ConnectedEvent(self.channel_id, self.user_id, dict(self.states))

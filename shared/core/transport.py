@@ -41,7 +41,6 @@ class MemoryTransport:
         self.topics: defaultdict[str, set[str]] = defaultdict(set)
         self.closed: dict[str, str | None] = {}
         self._listeners: dict[str, FrameListener] = {}
-        self.calls: list[tuple[str, ...]] = []
 
     def listen(self, channel_id: str, listener: FrameListener) -> None:
         self._listeners[channel_id] = listener
@@ -57,23 +56,18 @@ class MemoryTransport:
             listener(channel_id, json.dumps(frame))
 
     async def send(self, channel_id: str, frame: Jsonable) -> None:
-        self.calls.append(("send", channel_id))
         self._deliver(channel_id, frame)
 
     async def close(self, channel_id: str, reason: str | None = None) -> None:
-        self.calls.append(("close", channel_id))
         self.closed[channel_id] = reason
 
     async def subscribe(self, topic: str, channel_id: str) -> None:
-        self.calls.append(("subscribe", topic, channel_id))
         self.topics[topic].add(channel_id)
 
     async def unsubscribe(self, topic: str, channel_id: str) -> None:
-        self.calls.append(("unsubscribe", topic, channel_id))
         self.topics[topic].discard(channel_id)
 
     async def publish(self, topic: str, frame: Jsonable, exclude: str | None = None) -> None:
-        self.calls.append(("publish", topic))
         for channel_id in sorted(self.topics.get(topic, ())):
             if channel_id != exclude:
                 self._deliver(channel_id, frame)
