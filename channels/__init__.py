@@ -1,5 +1,5 @@
 """The reference app's channels. Importing this package wires them."""
 
-from channels import chat, examples
+from channels import board, chat, examples
 
-__all__ = ["chat", "examples"]
+__all__ = ["board", "chat", "examples"]

@@ -53,7 +53,7 @@ class Channel(Generic[OpeningT, StateT]):
         name: str,
         status: ChannelStatus = ChannelStatus.OPEN,
         state: Any = None,  # JSON form, as stored
-        state_type: Any = None,
+        state_adapter: TypeAdapter[Any] | None = None,
         save_state: StateSaver | None = None,
     ) -> None:
         self.channel_id = channel_id
@@ -62,7 +62,7 @@ class Channel(Generic[OpeningT, StateT]):
         self._link = link
         self._status = status
         self._state_json = state
-        self._state_adapter = TypeAdapter(state_type) if state_type is not None else None
+        self._state_adapter = state_adapter
         self._save_state = save_state
         self.state_changed = False
 

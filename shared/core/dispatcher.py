@@ -322,7 +322,7 @@ class Dispatcher:
             name=ctx.channel.name,
             status=ChannelStatus.CONNECTING if connecting else status,
             state=ctx.state,
-            state_type=ctx.channel.state_type,
+            state_adapter=ctx.channel.state_adapter,
             save_state=save_state,
         )
         sink = None if connecting else frozen or _SessionSink(self.store, channel_id)

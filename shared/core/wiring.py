@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from shared.core.errors import WiringError
 from shared.core.functions import ChannelFunction, FunctionKind
@@ -55,7 +56,12 @@ class ChannelDefinition:
     frame_middleware: tuple[FrameMiddleware, ...] = ()
     pattern: RoutePattern = field(default_factory=lambda: RoutePattern("/"), compare=False)
 
-    @property
+    @functools.cached_property
+    def state_adapter(self) -> TypeAdapter[Any] | None:
+        """Validates `channel.set_state` and types `get_state` (made once per channel)."""
+        return TypeAdapter(self.state_type) if self.state_type is not None else None
+
+    @functools.cached_property
     def raw_text(self) -> bool:
         """on_message takes `str`: frames that are not routed reach it as the text sent."""
         return self.on_message is not None and self.on_message.func.input_type is str
