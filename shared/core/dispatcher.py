@@ -27,7 +27,7 @@ from shared.core.events import (
     Reply,
     Result,
 )
-from shared.core.frames import decode, error_frame, reply_frame, select
+from shared.core.frames import decode, error_frame, reply_frame, routing_key, select
 from shared.core.middleware import invoke
 from shared.core.outbound import Outbound
 from shared.core.rules import Resolved
@@ -207,7 +207,9 @@ class Dispatcher:
         value: Any = None
         call: Call | None = None
         try:
-            route, data, key, value = select(ctx.channel, decode(ctx.channel, event))
+            parsed = decode(ctx.channel, event)
+            key, value = routing_key(ctx.channel, parsed)
+            route, data, key, value = select(ctx.channel, parsed, key, value)
             action = str(value) if key else "message"
             call = self._call(ctx, event.channel_id, route, action)
             result = await self._run(call, data, action)
@@ -267,9 +269,7 @@ class Dispatcher:
             raise NotFoundError(f"channel '{record.channel}' is no longer wired")
         opening = validate_opening_data(channel.opening_data_type, record.opening_data)
         session = Session.model_validate(record.session) if record.session else None
-        return Context(
-            channel, record.opening_data, opening, session, record.state, record.pending
-        )
+        return Context(channel, record.opening_data, opening, session, record.state, record.pending)
 
     def _states(self, ctx: Context) -> dict[str, Any]:
         copy: dict[str, Any] = {

@@ -83,25 +83,30 @@ class RawText(str):
     """A text frame that is not JSON (only kept for an on_message that takes `str`)."""
 
 
-def select(channel: ChannelDefinition, parsed: Any) -> tuple[Route, Any, str | None, Any]:
+def routing_key(channel: ChannelDefinition, parsed: Any) -> tuple[str | None, Any]:
+    """The routing key a frame carries and its value; (None, None) when it carries none."""
+    if isinstance(parsed, dict):
+        for key in channel.routing:
+            if key in parsed:
+                return key, parsed[key]
+    return None, None
+
+
+def select(
+    channel: ChannelDefinition, parsed: Any, key: str | None, value: Any
+) -> tuple[Route, Any, str | None, Any]:
     """The route a frame goes to, its input, and the routing key and value it was routed by.
 
     A known routing value selects its action (the key is stripped from the input); anything
     else goes to on_message (as text when it takes `str`) and only without one is an error.
     """
-    if isinstance(parsed, dict):
-        for key in channel.routing:
-            if key in parsed:
-                value = parsed[key]
-                route = channel.routing[key].get(value) if isinstance(value, str) else None
-                if route is not None:
-                    return route, {k: v for k, v in parsed.items() if k != key}, key, value
-                if channel.on_message is None:
-                    known = ", ".join(channel.routing[key])
-                    raise NotFoundError(
-                        f"unknown {key} {json.dumps(value)}; this channel has: {known}"
-                    )
-                break
+    if key is not None:
+        route = channel.routing[key].get(value) if isinstance(value, str) else None
+        if route is not None:
+            return route, {k: v for k, v in parsed.items() if k != key}, key, value
+        if channel.on_message is None:
+            known = ", ".join(channel.routing[key])
+            raise NotFoundError(f"unknown {key} {json.dumps(value)}; this channel has: {known}")
     if channel.on_message is not None:
         data = str(parsed) if isinstance(parsed, RawText) else parsed
         return channel.on_message, data, None, None
