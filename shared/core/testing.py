@@ -59,8 +59,10 @@ class ChannelTestEnvironment:
         *,
         services: AppServices | None = None,
         overrides: ServiceValues | None = None,
+        strict: bool = True,
     ) -> None:
-        """`services`: the app's own services; `overrides` replaces some of them by name."""
+        """`services`: the app's own services; `overrides` replaces some of them by name;
+        `strict`: a frame that does not match its declared type fails (False: as production)."""
         self.registry = registry or default_registry
         self.store = MemoryConnectionStore()
         self.transport = MemoryTransport()
@@ -74,7 +76,7 @@ class ChannelTestEnvironment:
             jwt=self.jwt,
             app_services=services,
             overrides=overrides,
-            strict=True,  # a frame that does not match its declared type fails the test
+            strict=strict,
         )
         self.dispatcher = self.parts.dispatcher
         self._ids = itertools.count(1)

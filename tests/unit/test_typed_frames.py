@@ -10,15 +10,10 @@ from typing import Any, Literal
 import pytest
 from pydantic import Base64Bytes, BaseModel
 
-from shared.core.database import MemoryDatabase
 from shared.core.functions import channel_func
-from shared.core.jwt_service import JwtService
-from shared.core.runtime import assemble
 from shared.core.services import ChannelServices
-from shared.core.stores import MemoryConnectionStore
-from shared.core.testing import TEST_JWT_SECRET, ChannelTestEnvironment
+from shared.core.testing import ChannelTestEnvironment
 from shared.core.topics import Topic
-from shared.core.transport import MemoryTransport
 from shared.core.wiring import ChannelRegistry, wire_channel
 
 
@@ -103,16 +98,7 @@ async def test_a_frame_of_the_wrong_type_fails_under_the_harness(action: str, sa
 async def test_in_production_a_frame_of_the_wrong_type_is_logged_and_sent(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    parts = assemble(
-        registry(),
-        store=MemoryConnectionStore(),
-        transport=MemoryTransport(),
-        database=MemoryDatabase(),
-        jwt=JwtService(TEST_JWT_SECRET),
-    )  # strict is off unless asked for
-    env = ChannelTestEnvironment(registry())
-    env.parts, env.dispatcher = parts, parts.dispatcher
-    env.transport = parts.transport  # type: ignore[assignment]
+    env = ChannelTestEnvironment(registry(), strict=False)  # as production runs
     client = env.communicator("t")
     await client.connect()
     with caplog.at_level("WARNING", logger="channels"):
