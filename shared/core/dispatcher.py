@@ -7,13 +7,12 @@ Nothing raises out of `dispatch`, and the connection stays open.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from shared.core.channel import Channel, ChannelStatus
+from shared.core.connection import Context, dump_session, load_context, states_copy
 from shared.core.errors import ChannelError, InternalServerError, NotFoundError
 from shared.core.event_hub import EventHub
 from shared.core.events import (
@@ -36,25 +35,9 @@ from shared.core.session import Session, UserSession
 from shared.core.stores import ConnectionRecord, ConnectionStore
 from shared.core.transport import Transport
 from shared.core.validation import dump_opening_data, opening_data_from_query, validate_opening_data
-from shared.core.wiring import ChannelDefinition, ChannelRegistry, Route
-
-STATE_KEY = "channel"  # the connection state holding our copy of the record
-MAX_STATE_BYTES = 2048  # beyond this, the table alone holds the record
+from shared.core.wiring import ChannelRegistry, Route
 
 log = logging.getLogger("channels")
-
-
-@dataclass
-class Context:
-    """What an event knows of its connection: the record, from the states copy or the table."""
-
-    channel: ChannelDefinition
-    opening_data: dict[str, Any]  # JSON form, as stored
-    opening: Any  # validated (a model when the channel declares one)
-    session: Session | None
-    state: Any = None  # the channel state, JSON form
-    pending: tuple[Any, ...] = ()  # on_connect's frames, not yet delivered
-    from_states: bool = False  # the states copy served this event
 
 
 @dataclass
@@ -68,14 +51,18 @@ class Call:
     rules: Resolved
 
 
-class _SessionSink:
+class _StoreSink:
+    """Session and state changes, written to the connection record as they are made."""
+
     def __init__(self, store: ConnectionStore, channel_id: str) -> None:
         self._store = store
         self._channel_id = channel_id
 
     async def save_session(self, session: Session | None) -> None:
-        dumped = session.model_dump(mode="json", by_alias=True) if session else None
-        await self._store.save_session(self._channel_id, dumped)
+        await self._store.save_session(self._channel_id, dump_session(session))
+
+    async def save_state(self, state: Any) -> None:
+        await self._store.save_state(self._channel_id, state)
 
 
 class _AfterConnect:
@@ -152,7 +139,13 @@ class Dispatcher:
         if channel.on_connect is not None:
             # The socket does not exist yet: the session and state it sets go into the record
             # below, its frames wait for `connected`, its subscriptions ride in the accept.
-            call = self._call(ctx, event.channel_id, channel.on_connect, "connect", connecting=True)
+            call = self._call(
+                ctx,
+                event.channel_id,
+                channel.on_connect,
+                "connect",
+                status=ChannelStatus.CONNECTING,
+            )
             try:
                 result = await self._run(call, None, "connect", check=False)
                 if result is not None:
@@ -169,18 +162,18 @@ class Dispatcher:
                 channel_id=event.channel_id,
                 channel=channel.name,
                 opening_data=ctx.opening_data,
-                session=_dump(ctx.session),
+                session=dump_session(ctx.session),
                 user_id=event.user_id,
                 state=ctx.state,
                 pending=ctx.pending,
             )
         )
-        return Accept(event.user_id, self._states(ctx), topics)
+        return Accept(event.user_id, states_copy(ctx), topics)
 
     # -- connected: deliver on_connect's frames, run on_connected ---------------------------
 
     async def connected(self, event: ConnectedEvent) -> None:
-        ctx = await self._context(event.channel_id, event.states)
+        ctx = await load_context(self.registry, self.store, event.channel_id, event.states)
         if ctx is None:
             return
         for frame in ctx.pending:  # already through the frame middleware
@@ -199,7 +192,7 @@ class Dispatcher:
     # -- message: route, check auth, validate, check permissions, run, reply -----------------
 
     async def message(self, event: MessageEvent) -> Reply:
-        ctx = await self._context(event.channel_id, event.states)
+        ctx = await load_context(self.registry, self.store, event.channel_id, event.states)
         if ctx is None:
             gone = NotFoundError("this connection is not known (it may have closed): reconnect")
             return Reply(error_frame(None, None, gone))
@@ -230,12 +223,12 @@ class Dispatcher:
             ctx.state = call.channel.state_json
             refresh = True
         ctx.pending = ()
-        return Reply(frame, self._states(ctx) if refresh else {})
+        return Reply(frame, states_copy(ctx) if refresh else {})
 
     # -- disconnected: run on_disconnect, forget the connection ------------------------------
 
     async def disconnected(self, event: DisconnectedEvent) -> None:
-        ctx = await self._context(event.channel_id, event.states)
+        ctx = await load_context(self.registry, self.store, event.channel_id, event.states)
         try:
             route = ctx.channel.on_disconnect if ctx is not None else None
             if ctx is not None and route is not None:
@@ -250,41 +243,6 @@ class Dispatcher:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    async def _context(self, channel_id: str, states: dict[str, Any]) -> Context | None:
-        copy = states.get(STATE_KEY)
-        if isinstance(copy, dict) and "session" in copy:  # hot path: nothing to read
-            channel = self.registry.get(str(copy.get("name")))
-            if channel is not None:
-                opening_data = copy.get("openingData") or {}
-                session = Session.model_validate(copy["session"]) if copy["session"] else None
-                opening = validate_opening_data(channel.opening_data_type, opening_data)
-                pending = tuple(copy.get("pending") or ())
-                state = copy.get("state")
-                return Context(channel, opening_data, opening, session, state, pending, True)
-        record = await self.store.get(channel_id)
-        if record is None:
-            return None
-        channel = self.registry.get(record.channel)
-        if channel is None:
-            raise NotFoundError(f"channel '{record.channel}' is no longer wired")
-        opening = validate_opening_data(channel.opening_data_type, record.opening_data)
-        session = Session.model_validate(record.session) if record.session else None
-        return Context(channel, record.opening_data, opening, session, record.state, record.pending)
-
-    def _states(self, ctx: Context) -> dict[str, Any]:
-        copy: dict[str, Any] = {
-            "name": ctx.channel.name,
-            "openingData": ctx.opening_data,
-            "session": _dump(ctx.session),
-        }
-        if ctx.state is not None:
-            copy["state"] = ctx.state
-        if ctx.pending:
-            copy["pending"] = list(ctx.pending)
-        if len(json.dumps(copy)) > MAX_STATE_BYTES:
-            return {STATE_KEY: None}  # too big to carry: clear any older copy; the table serves
-        return {STATE_KEY: copy}
-
     def _call(
         self,
         ctx: Context,
@@ -293,9 +251,10 @@ class Dispatcher:
         action: str,
         *,
         status: ChannelStatus = ChannelStatus.OPEN,
-        connecting: bool = False,
         after_connect: bool = False,
     ) -> Call:
+        """The services, channel and way out of one function call."""
+        connecting = status is ChannelStatus.CONNECTING
         rules = self.registry.rules.resolve(route.tags)
         outbound = Outbound(
             self.transport,
@@ -307,25 +266,24 @@ class Dispatcher:
             strict=self.strict,
             logger=self.logger,
         )
-        frozen = _AfterConnect() if after_connect else None
-        save_state = (
+        # While connecting nothing is stored yet: the session and state go into the record.
+        sink: _StoreSink | _AfterConnect | None = (
             None
             if connecting
-            else frozen.save_state
-            if frozen is not None
-            else functools.partial(self.store.save_state, channel_id)
+            else _AfterConnect()
+            if after_connect
+            else _StoreSink(self.store, channel_id)
         )
         channel: Channel[Any, Any] = Channel(
             channel_id,
             ctx.opening,
             outbound,
             name=ctx.channel.name,
-            status=ChannelStatus.CONNECTING if connecting else status,
+            status=status,
             state=ctx.state,
             state_adapter=ctx.channel.state_adapter,
-            save_state=save_state,
+            save_state=sink.save_state if sink is not None else None,
         )
-        sink = None if connecting else frozen or _SessionSink(self.store, channel_id)
         extra = {"channel": ctx.channel.name, "channel_id": channel_id, "action": action}
         services = self.services.build(
             route.func.services_type,
@@ -364,7 +322,3 @@ class Dispatcher:
             await self.transport.send(channel_id, error_frame(None, None, error))
         except ChannelError:
             self.logger.warning("could not send the error to %s", channel_id)
-
-
-def _dump(session: Session | None) -> dict[str, Any] | None:
-    return session.model_dump(mode="json", by_alias=True) if session else None

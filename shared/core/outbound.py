@@ -139,6 +139,7 @@ class Outbound:
     # -- helpers ------------------------------------------------------------------------------
 
     async def _through(self, outgoing: Outgoing, deliver: Any) -> None:
+        """Run the frame middleware around `deliver`; each `next_(frame)` goes one step in."""
         frame = to_jsonable_python(outgoing.frame, by_alias=True)
         if not self._middleware:
             await deliver(frame)
@@ -146,15 +147,14 @@ class Outbound:
         assert self.services is not None
         services = self.services
         chain = self._middleware
-        base = Outgoing(frame, outgoing.channel, outgoing.channel_id, outgoing.topic)
 
         async def step(i: int, out: Any) -> None:
             out = to_jsonable_python(out, by_alias=True)
             if i == len(chain):
                 await deliver(out)
                 return
-            current = Outgoing(out, base.channel, base.channel_id, base.topic)
-            await chain[i](services, current, lambda nxt: step(i + 1, nxt))
+            here = Outgoing(out, outgoing.channel, outgoing.channel_id, outgoing.topic)
+            await chain[i](services, here, lambda nxt: step(i + 1, nxt))
 
         await step(0, frame)
 
