@@ -128,3 +128,20 @@ async def test_on_connect_refuses_by_raising_not_by_closing() -> None:
     env = env_with(on_connect=closes)
     result = await env.communicator("c", room="r").connect()
     assert (result.accepted, result.status) == (False, 500)
+
+
+async def test_frames_too_big_for_the_states_copy_are_delivered_from_the_record() -> None:
+    big = "x" * 4000  # the copy carries at most 2 KB: the record keeps the frame
+
+    @channel_connection_func
+    async def chatty(services: ChannelServices[Room]) -> dict[str, str]:
+        return {"big": big}
+
+    env = env_with(on_connect=chatty, on_message_wiring={"action": {"who": who}})
+    client = env.communicator("c", room="r")
+    assert (await client.connect()).accepted
+    assert client.states["channel"] is None
+    assert await client.receive_json() == {"big": big}
+    await client.send_json({"action": "who"})
+    assert await client.receive_json() == {"action": "who", "result": "nobody"}
+    assert client.states["channel"]["openingData"] == {"room": "r"}  # small again: copied
