@@ -144,4 +144,5 @@ async def test_frames_too_big_for_the_states_copy_are_delivered_from_the_record(
     assert await client.receive_json() == {"big": big}
     await client.send_json({"action": "who"})
     assert await client.receive_json() == {"action": "who", "result": "nobody"}
-    assert client.states["channel"]["openingData"] == {"room": "r"}  # small again: copied
+    copy: dict[str, Any] = client.states["channel"]
+    assert copy["openingData"] == {"room": "r"}  # small again: copied
