@@ -102,6 +102,9 @@ class Outbound:
     async def close(self, channel_id: str, reason: str | None = None) -> None:
         await self._transport.close(channel_id, reason)
 
+    async def connection_exists(self, channel_id: str) -> bool:
+        return await self._transport.connection_exists(channel_id)
+
     async def send(self, channel_id: str, frame: Jsonable) -> None:
         if channel_id == self.channel_id:
             await self.reply(frame)

@@ -11,60 +11,70 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Runs every `test_*` coroutine function a program defined, in definition order.
-RUN_TESTS = """
-import asyncio
-_tests = [f for n, f in list(globals().items()) if n.startswith("test_") and callable(f)]
-assert _tests, "the example defines no test"
-for _test in _tests:
-    asyncio.run(_test())
-print("ok")
-"""
-
 
 def python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
 
 
-def guide_examples() -> list[str]:
-    """The channel guide's examples: every block after the channel and its harness test."""
-    return python_blocks()[2:]
-
-
-async def run(program: str) -> None:
-    # A new interpreter: the example's channels are wired into a registry of its own process.
+async def _run(*parts: str) -> None:
+    # A new interpreter each: a block must run on its own, with only its own imports.
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        program,
+        "\n".join([*parts, "print('ok')"]),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(child.communicate(), 60)
     assert child.returncode == 0, err.decode()
-    assert out.decode().strip().splitlines()[-1] == "ok"
+    assert out.decode().strip().endswith("ok")
 
 
-async def test_the_readme_channel_and_its_harness_test_run() -> None:
-    channel, harness_test = python_blocks()[:2]
-    await run("\n".join([channel, harness_test, RUN_TESTS]))
+def _blocks() -> dict[str, str]:
+    """Each README block by the name of the function it defines (or its first test)."""
+    out = {}
+    for block in python_blocks():
+        name = re.search(r"^async def (test_\w+)", block, re.M)
+        out[name.group(1) if name else "channel"] = block
+    return out
 
 
-def test_the_channel_guide_shows_each_feature() -> None:
-    text = "\n".join(guide_examples())
-    for feature in (
-        "raise ForbiddenError",  # on_connect refuses
-        "set_state",  # channel state
-        "send_text",  # on_message taking text
-        "frame_middleware",  # frame middleware
-        "permissions=",  # permissions
-        "Topic(",  # typed topics
-        "Base64Bytes",  # the alternative to binary frames
-    ):
-        assert feature in text, feature
+def test_the_readme_has_its_examples() -> None:
+    assert {"channel", "test_welcome_and_auth", "test_what_time"} <= set(_blocks())
 
 
-@pytest.mark.parametrize("index", range(len(guide_examples())))
-async def test_each_channel_guide_example_runs_with_its_test(index: int) -> None:
-    await run("\n".join([guide_examples()[index], RUN_TESTS]))
+async def test_the_readme_channel_runs_as_printed() -> None:
+    await _run(_blocks()["channel"])
+
+
+async def test_the_readme_harness_test_runs_as_printed_on_its_own() -> None:
+    # The block alone: it must import what wires the channel it tests.
+    block = _blocks()["test_welcome_and_auth"]
+    await _run(block, "import asyncio", "asyncio.run(test_welcome_and_auth())")
+
+
+async def test_the_readme_app_services_example_runs_as_printed() -> None:
+    block = _blocks()["test_what_time"]
+    await _run(block, "import asyncio", "asyncio.run(test_what_time())")
+
+
+# The channel guide: one example per feature, each with its test.
+GUIDE = {
+    "test_refuse_or_welcome": "raise ForbiddenError",  # on_connect decides at connect time
+    "test_state_survives_between_events": "set_state",  # channel state
+    "test_unknown_actions_and_text_reach_on_message": "send_text",  # routing
+    "test_frames_are_dropped_or_changed": "frame_middleware",  # frame middleware, app rules
+    "test_only_the_owner_may_edit": "permissions=",  # permissions
+    "test_a_publish_of_the_wrong_type_fails_under_the_harness": "Topic(",  # typed frames
+    "test_bytes_travel_as_base64_in_json": "Base64Bytes",  # the alternative to binary
+}
+
+
+@pytest.mark.parametrize("name", GUIDE)
+async def test_each_channel_guide_example_shows_its_feature_and_runs_on_its_own(
+    name: str,
+) -> None:
+    block = _blocks()[name]
+    assert GUIDE[name] in block
+    await _run(block, "import asyncio", f"asyncio.run({name}())")

@@ -12,8 +12,8 @@ from typing import Any
 from azure.data.tables.aio import TableServiceClient
 
 from devstack.rest_recorder import RestRecorder
+from tests.azurite.test_trigger_flow import connection_entity, frame, new_id, token
 from tests.support import payloads
-from tests.unit.test_trigger_flow import connection_entity, frame, new_id, token
 
 
 async def open_board(triggers: dict[str, Any], cid: str, room: str) -> dict[str, Any]:
