@@ -113,7 +113,9 @@ class Outbound:
         async def deliver(out: Jsonable) -> None:
             await self._transport.send(channel_id, out)
 
-        await self._through(Outgoing(frame, self.channel, channel_id, None), deliver)
+        await self._through(
+            Outgoing(frame, self.channel, channel_id, None), deliver, json_ready=True
+        )
 
     async def subscribe(self, topic: str, channel_id: str) -> None:
         if self._connecting and channel_id == self.channel_id:
@@ -137,13 +139,16 @@ class Outbound:
         async def deliver(out: Jsonable) -> None:
             await self._transport.publish(topic, out, exclude)
 
-        await self._through(Outgoing(frame, self.channel, None, str(topic)), deliver)
+        outgoing = Outgoing(frame, self.channel, None, str(topic))
+        await self._through(outgoing, deliver, json_ready=True)
 
     # -- helpers ------------------------------------------------------------------------------
 
-    async def _through(self, outgoing: Outgoing, deliver: Any) -> None:
-        """Run the frame middleware around `deliver`; each `next_(frame)` goes one step in."""
-        frame = to_jsonable_python(outgoing.frame, by_alias=True)
+    async def _through(self, outgoing: Outgoing, deliver: Any, *, json_ready: bool = False) -> None:
+        """Run the frame middleware around `deliver`; each `next_(frame)` goes one step in.
+
+        `json_ready`: the frame is JSON already (the event hub serialized it): not again."""
+        frame = outgoing.frame if json_ready else to_jsonable_python(outgoing.frame, by_alias=True)
         if not self._middleware:
             await deliver(frame)
             return
@@ -152,12 +157,14 @@ class Outbound:
         chain = self._middleware
 
         async def step(i: int, out: Any) -> None:
-            out = to_jsonable_python(out, by_alias=True)
             if i == len(chain):
                 await deliver(out)
                 return
             here = Outgoing(out, outgoing.channel, outgoing.channel_id, outgoing.topic)
-            await chain[i](services, here, lambda nxt: step(i + 1, nxt))
+            # A middleware may pass on a model: the next step sees JSON, as the client will.
+            await chain[i](
+                services, here, lambda nxt: step(i + 1, to_jsonable_python(nxt, by_alias=True))
+            )
 
         await step(0, frame)
 
