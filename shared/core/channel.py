@@ -44,6 +44,18 @@ StateSaver = Callable[[Any], Awaitable[None]]
 class Channel(Generic[OpeningT, StateT]):
     """One client connection: its id, its opening data, its state, and a way to reach it."""
 
+    __slots__ = (
+        "_link",
+        "_save_state",
+        "_state_adapter",
+        "_state_json",
+        "_status",
+        "channel_id",
+        "name",
+        "opening_data",
+        "state_changed",
+    )
+
     def __init__(
         self,
         channel_id: str,

@@ -206,7 +206,9 @@ class Dispatcher:
             action = str(value) if key else "message"
             call = self._call(ctx, event.channel_id, route, action)
             result = await self._run(call, data, action)
-            frame = await call.outbound.final(reply_frame(key, value, result))
+            frame = reply_frame(key, value, result)
+            if call.outbound.intercepts:
+                frame = await call.outbound.final(frame)
         except ChannelError as exc:
             self.logger.info("message on %s failed: %s %s", event.channel_id, exc.name, exc.message)
             frame = error_frame(key, value, exc)
@@ -260,7 +262,11 @@ class Dispatcher:
             self.transport,
             channel=ctx.channel.name,
             channel_id=channel_id,
-            middleware=(*rules.frame_middleware, *ctx.channel.frame_middleware),
+            middleware=(
+                (*rules.frame_middleware, *ctx.channel.frame_middleware)
+                if rules.frame_middleware
+                else ctx.channel.frame_middleware
+            ),
             output=route.func.output_adapter,
             connecting=connecting,
             strict=self.strict,

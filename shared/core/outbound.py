@@ -14,7 +14,6 @@ harness sets it, so a mismatch fails the test. Without it a mismatch is logged a
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -27,19 +26,35 @@ from shared.core.topics import payload_adapter
 from shared.core.transport import Jsonable, Transport
 from shared.core.validation import describe
 
+_log = logging.getLogger("channels")
+
 
 class FrameTypeError(InternalServerError):
     """A frame does not match its declared type (raised only in strict mode: tests)."""
 
 
 class Outbound:
+    __slots__ = (
+        "_connecting",
+        "_logger",
+        "_middleware",
+        "_output",
+        "_strict",
+        "_transport",
+        "channel",
+        "channel_id",
+        "pending",
+        "services",
+        "topics",
+    )
+
     def __init__(
         self,
         transport: Transport,
         *,
         channel: str | None = None,
         channel_id: str | None = None,
-        middleware: Sequence[FrameMiddleware] = (),
+        middleware: tuple[FrameMiddleware, ...] = (),
         output: TypeAdapter[Any] | None = None,
         connecting: bool = False,
         strict: bool = False,
@@ -48,14 +63,19 @@ class Outbound:
         self._transport = transport
         self.channel = channel
         self.channel_id = channel_id
-        self._middleware = tuple(middleware)
+        self._middleware = middleware
         self._output = output
         self._connecting = connecting
         self._strict = strict
-        self._logger = logger or logging.getLogger("channels")
+        self._logger = logger or _log
         self.services: Services | None = None  # set once the event's services exist
         self.pending: list[Jsonable] = []
         self.topics: list[str] = []
+
+    @property
+    def intercepts(self) -> bool:
+        """Whether frames pass any frame middleware."""
+        return bool(self._middleware)
 
     # -- this event's connection (services.channel) -------------------------------------------
 

@@ -52,11 +52,11 @@ class AppRules:
         self._cache.clear()
 
     def resolve(self, tags: Sequence[str]) -> Resolved:
+        if not self._rules:
+            return _NONE
         key = tuple(tags)
         found = self._cache.get(key)
         if found is None:
-            if not self._rules:
-                return _NONE
 
             def pick(kind: str) -> tuple[Any, ...]:
                 everywhere = [r for k, t, r in self._rules if k == kind and t is None]
