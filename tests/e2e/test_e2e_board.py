@@ -1,6 +1,6 @@
 """The board channel's features through the whole local stack, with real WebSocket clients:
 connect-time refusal, negotiate by route, channel state, on_message fallback, frame
-middleware and permissions."""
+middleware and permissions; and that joining a chat room costs no REST call."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from devstack.stack import LocalStack
-from tests.e2e.chat_client import TIMEOUT, ChatClient, guest_token
+from tests.e2e.chat_client import TIMEOUT, ChatClient, guest_token, join
 
 pytestmark = pytest.mark.e2e
 
@@ -101,3 +101,22 @@ async def test_state_unknown_actions_middleware_and_permissions_on_one_board(
     assert await poster.call("seen") == {"action": "seen", "posts": 2}
     await poster.close()
     await reader.close()
+
+
+async def test_joining_a_chat_room_costs_no_rest_call_yet_the_room_hears_the_member(
+    stack: LocalStack, http: aiohttp.ClientSession, room: str
+) -> None:
+    emulator = next(c for c in stack.children if c.name == "webpubsub")
+    alice = await join(http, stack.host_url, room, "alice")
+    bob = await join(http, stack.host_url, room, "bob")
+    await bob.call("sendMessage", message="hi")
+    assert (await alice.broadcast())["message"] == "hi"  # both joined the room's group
+    await asyncio.sleep(0.2)  # the emulator logs a request once it has answered
+    log = emulator.output()
+    # Its REST log shows the publish, and no call adding a connection to the room: the group
+    # came with the connect response.
+    assert f"/groups/room:{room}/:send" in log or f"/groups/room%3A{room}/:send" in log
+    assert f"/groups/room:{room}/connections/" not in log
+    assert f"/groups/room%3A{room}/connections/" not in log
+    await alice.close()
+    await bob.close()
