@@ -98,7 +98,10 @@ class ChannelRuntime:
             event = parse(request)
         except TriggerPayloadError as exc:
             log.error("bad trigger payload: %s", exc)
-            return {"code": "serverError", "errorMessage": str(exc)}
+            return {"code": "userError", "errorMessage": str(exc)}
+        except Exception:  # a Mapping whose dict() fails, say: still an answer, never a raise
+            log.exception("bad trigger payload")
+            return {"code": "userError", "errorMessage": "trigger payload is not readable"}
         try:
             dispatcher = self.parts.dispatcher
         except SettingsError as exc:
@@ -107,7 +110,11 @@ class ChannelRuntime:
         except Exception:
             log.exception("the channel runtime could not start")
             return {"code": "serverError", "errorMessage": "the channel runtime could not start"}
-        return render(await dispatcher.dispatch(event))
+        try:
+            return render(await dispatcher.dispatch(event))
+        except Exception:  # dispatch answers every event; this guards the guard
+            log.exception("the trigger could not be answered")
+            return {"code": "serverError", "errorMessage": "internal error"}
 
     async def aclose(self) -> None:
         if self._parts is not None:

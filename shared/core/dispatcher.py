@@ -15,6 +15,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from shared.core.channel import Channel, ChannelState
+from shared.core.decoding import decode_json
 from shared.core.errors import (
     BadRequestError,
     ChannelError,
@@ -299,12 +300,7 @@ def _decode(channel: ChannelDefinition, event: MessageEvent) -> Any:
         len(data) * 4 > channel.max_frame_bytes and len(data.encode()) > channel.max_frame_bytes
     ):
         raise PayloadTooLargeError(f"frame is larger than {channel.max_frame_bytes} bytes")
-    try:
-        return json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise BadRequestError(
-            f"frame is not valid JSON: {exc.msg} (at character {exc.pos})"
-        ) from exc
+    return decode_json(data, "frame")
 
 
 def _routing_key(channel: ChannelDefinition, parsed: Any) -> tuple[str | None, Any]:

@@ -6,7 +6,6 @@ into its web framework's response.
 
 from __future__ import annotations
 
-import json
 import logging
 import urllib.parse
 from collections.abc import Mapping
@@ -15,8 +14,8 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from shared.core.decoding import decode_json
 from shared.core.errors import (
-    BadRequestError,
     ChannelError,
     InternalServerError,
     NotFoundError,
@@ -70,10 +69,12 @@ async def call_function(
     try:
         parts = runtime.parts
         session = bearer_session(parts.jwt, authorization)
-        try:
-            data = json.loads(body) if body else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BadRequestError("request body is not valid JSON") from exc
+        unauthorized = f"{route} needs 'Authorization: Bearer <token>'" if needs_auth else None
+        if unauthorized is not None and session is None and not fn.middleware:
+            # Refused before the body is read: an anonymous caller costs no parsing. (A
+            # middleware may establish the session from the body, so it gets the body.)
+            raise UnauthorizedError(unauthorized)
+        data = decode_json(body, "request body") if body else {}
         services = parts.services.build(
             fn.services_type,
             logger=logging.LoggerAdapter(log, {"route": route}),
@@ -86,7 +87,7 @@ async def call_function(
             data,
             middleware=fn.middleware,
             interaction=Interaction(None, route, data, session),
-            unauthorized=f"{route} needs 'Authorization: Bearer <token>'" if needs_auth else None,
+            unauthorized=unauthorized,
         )
     except ChannelError as exc:
         return error_result(exc)
