@@ -7,7 +7,6 @@ result = await runtime.handle_trigger(request)   # every Web PubSub trigger call
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,11 +18,12 @@ from shared.azure.trigger import TriggerPayloadError, parse, render
 from shared.azure.webpubsub import WebPubSubTransport
 from shared.core.errors import SettingsError
 from shared.core.jwt_service import JwtService
+from shared.core.logs import channel_logger
 from shared.core.runtime import Parts, assemble
 from shared.core.services import AppServices
 from shared.core.wiring import ChannelRegistry, default_registry
 
-log = logging.getLogger("channels")
+log = channel_logger("channels")
 
 
 def build_parts(

@@ -38,9 +38,10 @@ from shared.core.events import (
     Result,
 )
 from shared.core.frames import error_frame, reply_frame
+from shared.core.logs import channel_logger
 from shared.core.middleware import invoke
 from shared.core.services import ChannelServices, Interaction, ServiceBuilder, Services
-from shared.core.session import Session, UserSession
+from shared.core.session import SESSION_KEY, Session, UserSession, check_user_id
 from shared.core.stores import ConnectionRecord, ConnectionStore
 from shared.core.transport import Transport
 from shared.core.validation import dump_opening_data, opening_data_from_query, validate_opening_data
@@ -49,7 +50,7 @@ from shared.core.wiring import ChannelDefinition, ChannelRegistry, Route
 STATE_KEY = "channel"  # the connection state holding our copy of the record
 MAX_STATE_BYTES = 2048  # beyond this, the table alone holds the record
 
-log = logging.getLogger("channels")
+log = channel_logger("channels")
 
 
 @dataclass
@@ -127,7 +128,10 @@ class Dispatcher:
             )
         except ChannelError as exc:
             return Reject(exc.status, exc.message)
-        session = Session(user_id=event.user_id) if event.user_id else None
+        try:
+            session = self._opening_session(event)
+        except ChannelError as exc:
+            return Reject(exc.status, exc.message)
         record = ConnectionRecord(
             channel_id=event.channel_id,
             channel=channel.name,
@@ -141,6 +145,15 @@ class Dispatcher:
         # reads it from the table.
         ctx = Context(channel, record.opening_data, opening, session, session_in_states=False)
         return Accept(event.user_id, self._states(ctx, with_session=channel.on_connect is None))
+
+    def _opening_session(self, event: ConnectEvent) -> Session | None:
+        """The session negotiate signed into the URL, else one of the service's user id."""
+        if not event.user_id:
+            return None
+        carried = event.query.get(SESSION_KEY)
+        if carried:
+            return self.services.jwt.connect_session(carried[0], check_user_id(event.user_id))
+        return Session(user_id=check_user_id(event.user_id))
 
     # -- connected: run on_connect, send its result ------------------------------------------
 

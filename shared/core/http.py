@@ -23,13 +23,14 @@ from shared.core.errors import (
 )
 from shared.core.functions import ChannelFunction
 from shared.core.jwt_service import JwtService
+from shared.core.logs import channel_logger
 from shared.core.middleware import invoke
 from shared.core.runtime import Runtime
 from shared.core.services import Interaction
-from shared.core.session import Session, UserSession
+from shared.core.session import SESSION_KEY, Session, UserSession
 from shared.core.validation import opening_data_from_query, validate_opening_data
 
-log = logging.getLogger("channels.http")
+log = channel_logger("channels.http")
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,20 @@ def error_result(exc: ChannelError) -> HttpResult:
     return HttpResult(exc.status, exc.to_body())
 
 
-def bearer_session(jwt: JwtService, authorization: str | None) -> Session | None:
-    """The session a `Bearer <JWT>` header carries; None without one; 401 when it is bad."""
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of a `Bearer <JWT>` header; None without one; 401 when it is malformed."""
     if not authorization:
         return None
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthorizedError("Authorization must be 'Bearer <token>'")
-    return jwt.session(token.strip())
+    return token.strip()
+
+
+def bearer_session(jwt: JwtService, authorization: str | None) -> Session | None:
+    """The session a `Bearer <JWT>` header carries; None without one; 401 when it is bad."""
+    token = bearer_token(authorization)
+    return jwt.session(token) if token else None
 
 
 async def call_function(
@@ -116,7 +123,10 @@ async def negotiate(
         multi = {k: [v] for k, v in query.items()}
         validate_opening_data(channel.opening_data_type, opening_data_from_query(multi))
         parts = runtime.parts
-        session = bearer_session(parts.jwt, authorization)
+        token = bearer_token(authorization)
+        # The connect event learns only the user id from the service: the rest of the session
+        # (the role) rides in the URL, signed, so it is the same session `authenticate` gives.
+        session, carried = parts.jwt.connect_token(token) if token else (None, None)
         if parts.negotiator is None:
             raise InternalServerError("this runtime has no negotiate step")
         access = await parts.negotiator.client_access(user_id=session.user_id if session else None)
@@ -125,7 +135,8 @@ async def negotiate(
     except Exception:
         log.exception("negotiate failed")
         return error_result(InternalServerError("internal error"))
-    extra = urllib.parse.urlencode({k: v for k, v in query.items() if k != "access_token"})
+    passed = {k: v for k, v in query.items() if k not in ("access_token", SESSION_KEY)}
+    extra = urllib.parse.urlencode({**passed, SESSION_KEY: carried} if carried else passed)
     return HttpResult(
         200,
         {

@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
+
+from shared.core.errors import BadRequestError
+
+SESSION_KEY = "channels_session"  # the connection URL's query key carrying negotiate's session
+
+# C0 and C1 controls and the Unicode line separators: a user id travels in HTTP headers
+# (ce-userId) and log lines, where these end or forge a line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def user_id_problem(user_id: str) -> str | None:
+    """Why `user_id` cannot identify a connection, or None when it can."""
+    if not user_id:
+        return "userId is empty"
+    found = _CONTROL.search(user_id)
+    if found:
+        return f"userId has a control character ({found.group()!r}) at {found.start()}"
+    return None
+
+
+def check_user_id(user_id: str) -> str:
+    """`user_id` itself; `BadRequestError` saying why when no connection can carry it."""
+    problem = user_id_problem(user_id)
+    if problem:
+        raise BadRequestError(problem)
+    return user_id
 
 
 class Session(BaseModel):
@@ -15,6 +42,14 @@ class Session(BaseModel):
 
     user_id: str
     role: str | None = None
+
+    @field_validator("user_id")
+    @classmethod
+    def _carriable(cls, user_id: str) -> str:
+        problem = user_id_problem(user_id)
+        if problem:
+            raise ValueError(problem)
+        return user_id
 
 
 class SessionSink(Protocol):
