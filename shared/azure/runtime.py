@@ -14,6 +14,7 @@ from shared.azure.database import TableDatabase
 from shared.azure.settings import Settings
 from shared.azure.stores import TableConnectionStore
 from shared.azure.tables import TableStorage
+from shared.azure.telemetry import configure as configure_telemetry
 from shared.azure.trigger import TriggerPayloadError, parse, render
 from shared.azure.webpubsub import WebPubSubTransport
 from shared.core.errors import SettingsError
@@ -29,6 +30,7 @@ log = channel_logger("channels")
 def build_parts(
     settings: Settings, registry: ChannelRegistry, app_services: AppServices | None = None
 ) -> Parts:
+    configure_telemetry()  # once per process; off unless the settings ask for it
     if settings.storage_connection:
         storage = TableStorage.from_connection_string(settings.storage_connection)
     elif settings.storage_account_name:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from shared.core import telemetry
 from shared.core.channel import Channel, ChannelState
 from shared.core.decoding import decode_json
 from shared.core.errors import (
@@ -90,6 +91,11 @@ class Dispatcher:
         self.logger = logger
 
     async def dispatch(self, event: Event) -> Result:
+        if telemetry.state.instruments is not None:
+            return await telemetry.observe_event(event, self._dispatch)
+        return await self._dispatch(event)
+
+    async def _dispatch(self, event: Event) -> Result:
         try:
             if isinstance(event, MessageEvent):
                 return await self.message(event)
@@ -264,6 +270,8 @@ class Dispatcher:
         state: ChannelState = ChannelState.OPEN,
     ) -> Services:
         extra = {"channel": ctx.channel.name, "channel_id": channel_id, "action": action}
+        if telemetry.state.instruments is not None:
+            telemetry.annotate(ctx.channel.name, action)
         return self.services.build(
             route.func.services_type,
             logger=logging.LoggerAdapter(self.logger, extra),

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from shared.core import telemetry
 from shared.core.decoding import decode_json
 from shared.core.errors import (
     ChannelError,
@@ -31,6 +32,7 @@ from shared.core.session import SESSION_KEY, Session, UserSession
 from shared.core.validation import opening_data_from_query, validate_opening_data
 
 log = channel_logger("channels.http")
+NEGOTIATE_ROUTE = "/api/negotiate"  # its name in telemetry
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,21 @@ async def call_function(
 
     Auth: the given `auth`, else the function's own, else required (a Bearer JWT).
     """
+    if telemetry.state.instruments is not None:
+        return await telemetry.observe_http(
+            route, lambda: _call_function(runtime, fn, route, body, authorization, auth)
+        )
+    return await _call_function(runtime, fn, route, body, authorization, auth)
+
+
+async def _call_function(
+    runtime: Runtime,
+    fn: ChannelFunction,
+    route: str,
+    body: bytes,
+    authorization: str | None,
+    auth: bool | None,
+) -> HttpResult:
     needs_auth = auth if auth is not None else fn.auth if fn.auth is not None else True
     try:
         parts = runtime.parts
@@ -113,6 +130,16 @@ async def negotiate(
     The opening data is checked here, so a client learns about a bad room before it connects.
     A valid `Bearer` token makes its userId the connection's user id.
     """
+    if telemetry.state.instruments is not None:
+        return await telemetry.observe_http(
+            NEGOTIATE_ROUTE, lambda: _negotiate(runtime, query, authorization)
+        )
+    return await _negotiate(runtime, query, authorization)
+
+
+async def _negotiate(
+    runtime: Runtime, query: Mapping[str, str], authorization: str | None
+) -> HttpResult:
     try:
         name = query.get("channel", "")
         channel = runtime.registry.get(name)

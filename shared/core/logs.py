@@ -1,4 +1,4 @@
-"""The runtime's loggers, whose records cannot forge log lines.
+"""The runtime's loggers: records that cannot forge log lines and carry the event's fields.
 
 A value from a client (a user id, a room, a frame's text) may hold a newline or another
 control character; written as is, it ends the line and starts one the reader believes. Every
@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+
+from shared.core import telemetry
 
 _CONTROL = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -34,6 +36,10 @@ class EscapeControlCharacters(logging.Filter):
     """Escapes the control characters of a record's message, arguments and extra fields."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        fields = telemetry.event_fields()
+        if fields:  # the event's fields become the record's attributes in telemetry
+            for key, value in fields.items():
+                record.__dict__.setdefault(key, value)
         record.msg = _escaped(record.msg)
         if isinstance(record.args, dict):
             record.args = {k: _escaped(v) for k, v in record.args.items()}
