@@ -50,7 +50,7 @@ METRICS = InMemoryMetricReader(
         for kind in (Counter, UpDownCounter, Histogram, ObservableCounter)
     }
 )
-LOGS = InMemoryLogRecordExporter()
+LOGS = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
 _providers: dict[str, Any] = {}
 
 
@@ -282,7 +282,7 @@ async def test_no_attribute_or_log_field_holds_a_token_a_secret_or_message_text(
     forbidden += [part for part in bearer.split(".")]  # no piece of the token either
     values: list[str] = []  # every attribute value: spans, span events, metrics, log records
     for span in SPANS.get_finished_spans():
-        values += [f"{span.name}={v}" for v in (span.attributes or {}).values()]
+        values += [f"{span.name}={v!s}" for v in (span.attributes or {}).values()]
         for ev in span.events:
             values += [str(v) for v in (ev.attributes or {}).values()]
     for metric_points in snapshot().values():
