@@ -142,7 +142,7 @@ def _valid_payloads() -> list[dict[str, Any]]:
 
 def _mutate(payload: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
     """`payload` with the field at `path` (as far as it exists) replaced by `value`."""
-    out = json.loads(json.dumps(payload))
+    out: dict[str, Any] = json.loads(json.dumps(payload))
     node = out
     for key in path[:-1]:
         if isinstance(node.get(key), dict):
