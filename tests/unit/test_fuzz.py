@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -76,6 +77,7 @@ def _fuzz(check: Callable[[Any], Any], strategy: st.SearchStrategy[Any]) -> None
     FUZZ(given(strategy)(check))()
 
 
+@pytest.mark.timeout(600)  # a shared machine can be slow; the full run (make fuzz) has none
 def test_fuzzed_frames_get_an_answer_never_a_500_and_the_connection_survives() -> None:
     with asyncio.Runner() as runner:
         env = ChannelTestEnvironment(services=services)
@@ -96,6 +98,7 @@ def test_fuzzed_frames_get_an_answer_never_a_500_and_the_connection_survives() -
             assert runner.run(_drain(client))[-1]["action"] == "history"
 
 
+@pytest.mark.timeout(600)  # a shared machine can be slow; the full run (make fuzz) has none
 def test_fuzzed_http_bodies_are_answered_4xx_or_2xx_with_and_without_a_session() -> None:
     with asyncio.Runner() as runner:
         env = ChannelTestEnvironment(services=services)
@@ -184,6 +187,7 @@ trigger_payloads = st.one_of(
 )
 
 
+@pytest.mark.timeout(600)  # a shared machine can be slow; the full run (make fuzz) has none
 def test_fuzzed_trigger_payloads_are_answered_never_raised() -> None:
     with asyncio.Runner() as runner:
         env = ChannelTestEnvironment(services=services)
