@@ -37,7 +37,7 @@ bench: setup
 # The full fuzz of frames, HTTP bodies and trigger payloads (10,000 cases each; `make test`
 # runs 200 of each).
 fuzz: setup
-	FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -p no:cacheprovider --timeout=0 tests/unit/test_fuzz.py
+	FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -p no:cacheprovider --timeout=0 tests/azurite/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -22,6 +22,7 @@ from shared.core.jwt_service import JwtService
 from shared.core.logs import channel_logger
 from shared.core.runtime import Parts, assemble
 from shared.core.services import AppServices
+from shared.core.sweep import SweepResult, sweep
 from shared.core.wiring import ChannelRegistry, default_registry
 
 log = channel_logger("channels")
@@ -117,6 +118,14 @@ class ChannelRuntime:
         except Exception:  # dispatch answers every event; this guards the guard
             log.exception("the trigger could not be answered")
             return {"code": "serverError", "errorMessage": "internal error"}
+
+    async def sweep(self) -> SweepResult | None:
+        """Remove records that outlived their connection; never raises (a timer would retry)."""
+        try:
+            return await sweep(self.parts.dispatcher)
+        except Exception:
+            log.exception("the sweep failed")
+            return None
 
     async def aclose(self) -> None:
         if self._parts is not None:

@@ -25,9 +25,9 @@ from shared.core.services import ChannelServices
 from shared.core.session import SESSION_KEY
 from shared.core.testing import ChannelTestEnvironment
 from shared.core.wiring import ChannelRegistry, wire_channel
+from tests.azurite.test_http_routes import body, http_url, request
+from tests.azurite.test_trigger_flow import connection_entity, frame, open_connection, token
 from tests.support import payloads
-from tests.unit.test_http_routes import body, http_url, request
-from tests.unit.test_trigger_flow import connection_entity, frame, open_connection, token
 
 BAD_IDS = ["a\nb", "a\x01b", "a\rb", "a\u2028b", "a\x85b", ""]
 

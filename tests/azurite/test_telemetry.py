@@ -38,9 +38,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from devstack.rest_recorder import ACCESS_KEY
 from shared.azure import telemetry as azure_telemetry
 from shared.core import telemetry
+from tests.azurite.test_trigger_flow import frame, open_connection, token
 from tests.conftest import JWT_SECRET
 from tests.support import payloads
-from tests.unit.test_trigger_flow import frame, open_connection, token
 
 SPANS = InMemorySpanExporter()
 # delta: each collection holds what happened since the previous one
@@ -222,7 +222,7 @@ async def test_metrics_count_connects_open_connections_messages_and_time_handler
 async def test_http_calls_get_a_span_with_route_status_and_error_name(
     recording: None, triggers: dict[str, Any]
 ) -> None:
-    from tests.unit.test_http_routes import request
+    from tests.azurite.test_http_routes import request
 
     response = await triggers["http_broadcast_to_room"](
         req=request("POST", "http://localhost/api/broadcast", {"room": "r", "message": "x"})
@@ -246,7 +246,7 @@ async def test_http_calls_get_a_span_with_route_status_and_error_name(
 async def test_no_attribute_or_log_field_holds_a_token_a_secret_or_message_text(
     recording: None, triggers: dict[str, Any], app_settings: dict[str, str]
 ) -> None:
-    from tests.unit.test_http_routes import request
+    from tests.azurite.test_http_routes import request
 
     secret_text = "the-launch-code-is-0000"
     odd_action = "no-such-action-4711"  # the error frame names it, and so does its log line
