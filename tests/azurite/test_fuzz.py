@@ -31,6 +31,8 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,
 )
+# A shared machine can be slow: the suite's run gets a generous timeout, the full run none.
+SLOW_MACHINE = pytest.mark.timeout(0 if EXAMPLES >= 1000 else 600)
 ACTIONS = ["authenticate", "sendMessage", "history", "broadcastToRoom", "processJob", "nope"]
 
 json_values = st.recursive(
@@ -77,7 +79,7 @@ def _fuzz(check: Callable[[Any], Any], strategy: st.SearchStrategy[Any]) -> None
     FUZZ(given(strategy)(check))()
 
 
-@pytest.mark.timeout(600)  # a shared machine can be slow; the full run (make fuzz) has none
+@SLOW_MACHINE
 def test_fuzzed_frames_get_an_answer_never_a_500_and_the_connection_survives() -> None:
     with asyncio.Runner() as runner:
         env = ChannelTestEnvironment(services=services)
@@ -98,7 +100,7 @@ def test_fuzzed_frames_get_an_answer_never_a_500_and_the_connection_survives() -
             assert runner.run(_drain(client))[-1]["action"] == "history"
 
 
-@pytest.mark.timeout(600)  # a shared machine can be slow; the full run (make fuzz) has none
+@SLOW_MACHINE
 def test_fuzzed_http_bodies_are_answered_4xx_or_2xx_with_and_without_a_session() -> None:
     with asyncio.Runner() as runner:
         env = ChannelTestEnvironment(services=services)
@@ -187,7 +189,7 @@ trigger_payloads = st.one_of(
 )
 
 
-@pytest.mark.timeout(600)  # a shared machine can be slow; the full run (make fuzz) has none
+@SLOW_MACHINE
 def test_fuzzed_trigger_payloads_are_answered_never_raised() -> None:
     with asyncio.Runner() as runner:
         env = ChannelTestEnvironment(services=services)
