@@ -14,7 +14,8 @@ from typing import Any
 
 from shared.core import telemetry
 
-_CONTROL = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
+# C0 and C1 controls and the Unicode line separators: each can end or forge a line
+CONTROL_CHARACTERS = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
     "asctime",
@@ -23,17 +24,18 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 
 def escape(text: str) -> str:
     """`text` with each control character written as its Python escape (`\\n`, `\\x01`)."""
-    if not _CONTROL.search(text):
+    if not CONTROL_CHARACTERS.search(text):
         return text
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    return CONTROL_CHARACTERS.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def _escaped(value: Any) -> Any:
     return escape(value) if isinstance(value, str) else value
 
 
-class EscapeControlCharacters(logging.Filter):
-    """Escapes the control characters of a record's message, arguments and extra fields."""
+class ChannelRecords(logging.Filter):
+    """Adds the event's fields to a record, and escapes the control characters of its
+    message, arguments and extra fields."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         fields = telemetry.event_fields()
@@ -51,7 +53,7 @@ class EscapeControlCharacters(logging.Filter):
         return True
 
 
-_FILTER = EscapeControlCharacters()
+_FILTER = ChannelRecords()
 
 
 def channel_logger(name: str) -> logging.Logger:

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
 from shared.core.errors import BadRequestError
+from shared.core.logs import CONTROL_CHARACTERS
 
 SESSION_KEY = "channels_session"  # the connection URL's query key carrying negotiate's session
-
-# C0 and C1 controls and the Unicode line separators: a user id travels in HTTP headers
-# (ce-userId) and log lines, where these end or forge a line.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def user_id_problem(user_id: str) -> str | None:
     """Why `user_id` cannot identify a connection, or None when it can."""
     if not user_id:
         return "userId is empty"
-    found = _CONTROL.search(user_id)
+    # A user id travels in HTTP headers (ce-userId) and log lines, where these end a line.
+    found = CONTROL_CHARACTERS.search(user_id)
     if found:
         return f"userId has a control character ({found.group()!r}) at {found.start()}"
     return None
