@@ -31,7 +31,6 @@ log = channel_logger("channels")
 def build_parts(
     settings: Settings, registry: ChannelRegistry, app_services: AppServices | None = None
 ) -> Parts:
-    configure_telemetry()  # once per process; off unless the settings ask for it
     if settings.storage_connection:
         storage = TableStorage.from_connection_string(settings.storage_connection)
     elif settings.storage_account_name:
@@ -62,6 +61,7 @@ class ChannelRuntime:
         *,
         services: AppServices | None = None,
     ) -> None:
+        configure_telemetry()  # once per process, before the first event; off unless asked
         self.registry = registry or default_registry
         self.app_services = services
         self._settings = settings

@@ -82,17 +82,19 @@ def _console() -> None:
         ConsoleMetricExporter,
         PeriodicExportingMetricReader,
     )
+    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
-    tracer_provider = TracerProvider()
+    resource = Resource.create({"service.name": "channels"})
+    tracer_provider = TracerProvider(resource=resource)
     tracer_provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
     trace.set_tracer_provider(tracer_provider)
     reader = PeriodicExportingMetricReader(
         ConsoleMetricExporter(out=sys.stderr), export_interval_millis=10_000
     )
-    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
-    logger_provider = LoggerProvider()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader], resource=resource))
+    logger_provider = LoggerProvider(resource=resource)
     logger_provider.add_log_record_processor(
         BatchLogRecordProcessor(ConsoleLogRecordExporter(out=sys.stderr))
     )
