@@ -111,10 +111,9 @@ def is_on() -> bool:
 def annotate(channel: str, action: str) -> None:
     """The channel and action of the event being handled, once the dispatcher knows them."""
     fields = _fields.get()
-    if fields is not None:
+    if fields is not None:  # the span takes them when it ends: one attribute pass per span
         fields[CHANNEL] = channel
         fields[ACTION] = action
-        trace.get_current_span().set_attributes({CHANNEL: channel, ACTION: action})
 
 
 def event_fields() -> Mapping[str, Any] | None:
@@ -138,13 +137,15 @@ async def observe_event(event: Event, handle: Callable[[Event], Awaitable[Result
     start = time.perf_counter()
     try:
         with instruments.tracer.start_as_current_span(
-            f"channel {kind}", kind=SpanKind.SERVER, attributes=fields
+            f"channel {kind}", kind=SpanKind.SERVER
         ) as span:
-            result = await handle(event)
-            _outcome(result, fields)
-            span.set_attributes(fields)
-            if fields.get(STATUS, 200) >= 500:
-                span.set_status(Status(StatusCode.ERROR, fields.get(ERROR_NAME)))
+            try:
+                result = await handle(event)
+                _outcome(result, fields)
+                if fields.get(STATUS, 200) >= 500:
+                    span.set_status(Status(StatusCode.ERROR, fields.get(ERROR_NAME)))
+            finally:
+                span.set_attributes(fields)
     finally:
         _fields.reset(token)
     _measure(instruments, event, fields, (time.perf_counter() - start) * 1000)
@@ -161,16 +162,18 @@ async def observe_http(route: str, handle: Callable[[], Awaitable[T]]) -> T:
     start = time.perf_counter()
     try:
         with instruments.tracer.start_as_current_span(
-            f"HTTP {route}", kind=SpanKind.SERVER, attributes=fields
+            f"HTTP {route}", kind=SpanKind.SERVER
         ) as span:
-            result = await handle()
-            fields[STATUS] = status = int(getattr(result, "status", 200))
-            body = getattr(result, "body", None)
-            if isinstance(body, dict) and isinstance(body.get("errorName"), str):
-                fields[ERROR_NAME] = body["errorName"]
-            span.set_attributes(fields)
-            if status >= 500:
-                span.set_status(Status(StatusCode.ERROR, fields.get(ERROR_NAME)))
+            try:
+                result = await handle()
+                fields[STATUS] = status = int(getattr(result, "status", 200))
+                body = getattr(result, "body", None)
+                if isinstance(body, dict) and isinstance(body.get("errorName"), str):
+                    fields[ERROR_NAME] = body["errorName"]
+                if status >= 500:
+                    span.set_status(Status(StatusCode.ERROR, fields.get(ERROR_NAME)))
+            finally:
+                span.set_attributes(fields)
     finally:
         _fields.reset(token)
     instruments.duration.record(
