@@ -70,12 +70,28 @@ def parse(request: str | bytes | Mapping[str, Any]) -> Event:
         raise TriggerPayloadError(f"unknown eventType {context.get('eventType')!r}")
     if name == "connect":
         query = payload.get("query") or {}
-        return ConnectEvent(channel_id, {k: list(v) for k, v in query.items()}, user_id, states)
+        return ConnectEvent(
+            channel_id,
+            {k: list(v) for k, v in query.items()},
+            user_id,
+            states,
+            _expiry(payload.get("claims")),
+        )
     if name == "connected":
         return ConnectedEvent(channel_id, user_id, states)
     if name == "disconnected":
         return DisconnectedEvent(channel_id, payload.get("reason"), user_id, states)
     raise TriggerPayloadError(f"unknown system event {context.get('eventName')!r}")
+
+
+def _expiry(claims: Any) -> int | None:
+    """The access token's `exp` from the connect event's claims (`{name: [values]}`)."""
+    values = claims.get("exp") if isinstance(claims, dict) else None
+    value = values[0] if isinstance(values, list) and values else values
+    try:
+        return int(value) if isinstance(value, str | int) else None
+    except ValueError:
+        return None
 
 
 def reject_code(status: int) -> str:
@@ -95,6 +111,8 @@ def render(result: Result) -> dict[str, Any] | None:
     if isinstance(result, Accept):
         if result.user_id:
             out["userId"] = result.user_id
+        if result.topics:
+            out["groups"] = list(result.topics)
     elif isinstance(result, Reply):
         if result.frame is not None:
             out["data"] = json.dumps(result.frame, separators=(",", ":"))

@@ -13,7 +13,7 @@ from azure.messaging.webpubsubservice.aio import WebPubSubServiceClient
 
 from shared.core.errors import ServiceUnavailableError
 from shared.core.runtime import ClientAccess
-from shared.core.transport import Jsonable
+from shared.core.transport import Jsonable, Subscriber
 
 JSON = "application/json"
 
@@ -49,10 +49,22 @@ class WebPubSubTransport:
             "publish", self.client.send_to_group(topic, frame, excluded=excluded, content_type=JSON)
         )
 
+    async def subscribers(self, topic: str) -> list[Subscriber]:
+        """`GET /api/hubs/{hub}/groups/{group}/connections` (api-version 2024-12-01; SDK 1.3.0
+        `list_connections(group=...)`), every page."""
+        try:
+            return [
+                Subscriber(member.connection_id, member.user_id or None)
+                async for member in self.client.list_connections(group=topic)
+            ]
+        except AzureError as exc:
+            raise ServiceUnavailableError("realtime service failed to list subscribers") from exc
+
     async def client_access(
         self, *, user_id: str | None, minutes_to_expire: int = 60
     ) -> ClientAccess:
-        """A client URL and token with no group roles: it needs none."""
+        """A client URL and token with no group roles: it needs none. Negotiate sets
+        `minutes_to_expire` so that it never outlives the Bearer token it came from."""
         result = await self.client.get_client_access_token(
             user_id=user_id, roles=[], minutes_to_expire=minutes_to_expire
         )

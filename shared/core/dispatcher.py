@@ -24,6 +24,7 @@ from shared.core.errors import (
     ServiceUnavailableError,
     UnsupportedMediaTypeError,
 )
+from shared.core.event_hub import EventHub, user_topic
 from shared.core.events import (
     Accept,
     ConnectedEvent,
@@ -38,6 +39,8 @@ from shared.core.events import (
 )
 from shared.core.frames import error_frame, reply_frame
 from shared.core.middleware import invoke
+from shared.core.ratelimit import STATE_KEY as RATE_KEY
+from shared.core.ratelimit import RateLimit, take_all
 from shared.core.services import ChannelServices, Interaction, ServiceBuilder, Services
 from shared.core.session import Session, UserSession
 from shared.core.stores import ConnectionRecord, ConnectionStore
@@ -63,13 +66,21 @@ class Context:
 
 
 class _SessionSink:
-    def __init__(self, store: ConnectionStore, channel_id: str) -> None:
+    def __init__(
+        self, store: ConnectionStore, channel_id: str, hub: EventHub, user: str | None
+    ) -> None:
         self._store = store
         self._channel_id = channel_id
+        self._hub = hub
+        self._user = user
 
     async def save_session(self, session: Session | None) -> None:
         dumped = session.model_dump(mode="json", by_alias=True) if session else None
         await self._store.save_session(self._channel_id, dumped)
+        # the user's topic follows the session, so send_to_user reaches this connection
+        new = session.user_id if session else None
+        await self._hub.bind_user(self._channel_id, self._user, new)
+        self._user = new
 
 
 class Dispatcher:
@@ -126,7 +137,9 @@ class Dispatcher:
             )
         except ChannelError as exc:
             return Reject(exc.status, exc.message)
-        session = Session(user_id=event.user_id) if event.user_id else None
+        session = (
+            Session(user_id=event.user_id, expires_at=event.expires_at) if event.user_id else None
+        )
         record = ConnectionRecord(
             channel_id=event.channel_id,
             channel=channel.name,
@@ -139,7 +152,11 @@ class Dispatcher:
         # cannot return in states; then the copy leaves the session out and the first message
         # reads it from the table.
         ctx = Context(channel, record.opening_data, opening, session, session_in_states=False)
-        return Accept(event.user_id, self._states(ctx, with_session=channel.on_connect is None))
+        return Accept(
+            event.user_id,
+            self._states(ctx, with_session=channel.on_connect is None),
+            (user_topic(event.user_id),) if event.user_id else (),
+        )
 
     # -- connected: run on_connect, send its result ------------------------------------------
 
@@ -172,11 +189,13 @@ class Dispatcher:
         key: str | None = None
         value: Any = None
         user_session: UserSession | None = None
+        rate: dict[str, int] | None = None
         try:
             parsed = _decode(ctx.channel, event)
             key, value = _routing_key(ctx.channel, parsed)
             route, data = _select(ctx.channel, parsed, key, value)
             action = str(value) if key else "message"
+            rate = take_all(_limits(ctx.channel, route, action), event.states.get(RATE_KEY))
             services = self._services(ctx, event.channel_id, action, route)
             user_session = services.user_session
             result = await self._run(route, services, data, action)
@@ -192,7 +211,8 @@ class Dispatcher:
         if user_session is not None and user_session.changed:
             ctx.session = user_session.get()
             refresh = True
-        return Reply(frame, self._states(ctx, with_session=True) if refresh else {})
+        states = self._states(ctx, with_session=True) if refresh else {}
+        return Reply(frame, states if rate is None else {**states, RATE_KEY: rate})
 
     # -- disconnected: run on_disconnect, forget the connection ------------------------------
 
@@ -253,7 +273,15 @@ class Dispatcher:
         return self.services.build(
             route.func.services_type,
             logger=logging.LoggerAdapter(self.logger, extra),
-            user_session=UserSession(ctx.session, _SessionSink(self.store, channel_id)),
+            user_session=UserSession(
+                ctx.session,
+                _SessionSink(
+                    self.store,
+                    channel_id,
+                    self.services.event_hub,
+                    ctx.session.user_id if ctx.session else None,
+                ),
+            ),
             channel=Channel(
                 channel_id, ctx.opening, self.transport, name=ctx.channel.name, state=state
             ),
@@ -305,6 +333,11 @@ def _decode(channel: ChannelDefinition, event: MessageEvent) -> Any:
         raise BadRequestError(
             f"frame is not valid JSON: {exc.msg} (at character {exc.pos})"
         ) from exc
+
+
+def _limits(channel: ChannelDefinition, route: Route, action: str) -> list[tuple[str, RateLimit]]:
+    limits = [("*", channel.rate_limit)] if channel.rate_limit else []
+    return [*limits, (action, route.rate_limit)] if route.rate_limit else limits
 
 
 def _routing_key(channel: ChannelDefinition, parsed: Any) -> tuple[str | None, Any]:

@@ -24,6 +24,7 @@ import pydantic
 from pydantic import BaseModel, TypeAdapter
 
 from shared.core.errors import ChannelError, WiringError
+from shared.core.ratelimit import RateLimit
 from shared.core.services import ChannelServices, Interaction, Middleware, Services
 from shared.core.session import Session
 from shared.core.validation import validation_error
@@ -64,6 +65,7 @@ class ChannelFunction:
     middleware: tuple[Middleware, ...]
     location: str
     input_adapter: TypeAdapter[Any] | None = field(repr=False)
+    rate_limit: RateLimit | None = None  # per connection in a channel, per user over HTTP
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the undecorated function: decorated functions stay plain functions."""
@@ -129,6 +131,7 @@ def _build(
     auth: bool | None,
     docs: Docs | None,
     middleware: Sequence[Middleware],
+    rate_limit: str | None = None,
 ) -> ChannelFunction:
     where = _location(fn)
     if not inspect.iscoroutinefunction(fn):
@@ -185,6 +188,7 @@ def _build(
         middleware=tuple(middleware),
         location=where,
         input_adapter=adapter,
+        rate_limit=RateLimit.parse(rate_limit),
     )
 
 
@@ -205,6 +209,7 @@ class _Decorator:
         auth: bool | None = None,
         docs: Docs | None = None,
         middleware: Sequence[Middleware] = (),
+        rate_limit: str | None = None,
     ) -> Callable[[Handler], ChannelFunction]: ...
     def __call__(
         self,
@@ -214,10 +219,12 @@ class _Decorator:
         auth: bool | None = None,
         docs: Docs | None = None,
         middleware: Sequence[Middleware] = (),
+        rate_limit: str | None = None,
     ) -> ChannelFunction | Callable[[Handler], ChannelFunction]:
+        """`rate_limit="20/10s"`: calls per connection (per user over HTTP)."""
         if fn is not None:
             return _build(fn, self.kind, auth, docs, middleware)
-        return lambda f: _build(f, self.kind, auth, docs, middleware)
+        return lambda f: _build(f, self.kind, auth, docs, middleware, rate_limit)
 
 
 channel_func = _Decorator(FunctionKind.MESSAGE)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import time
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from shared.core.errors import (
 from shared.core.functions import ChannelFunction
 from shared.core.jwt_service import JwtService
 from shared.core.middleware import invoke
+from shared.core.ratelimit import RateLimit, UserRateLimiter
 from shared.core.runtime import Runtime
 from shared.core.services import Interaction
 from shared.core.session import Session, UserSession
@@ -32,11 +35,19 @@ from shared.core.validation import opening_data_from_query, validate_opening_dat
 
 log = logging.getLogger("channels.http")
 
+ACCESS_MINUTES = 60  # an access token's life when no Bearer token bounds it
+user_limits = UserRateLimiter()  # per process: see README "Rate limits"
+
 
 @dataclass(frozen=True)
 class HttpResult:
     status: int
     body: Any = None  # JSON-able; None means no body
+
+    def headers(self) -> dict[str, str]:
+        """Retry-After (whole seconds, rounded up) on a 429."""
+        wait = self.body.get("retryAfter") if isinstance(self.body, dict) else None
+        return {"Retry-After": str(math.ceil(wait))} if isinstance(wait, int | float) else {}
 
 
 def error_result(exc: ChannelError) -> HttpResult:
@@ -61,15 +72,21 @@ async def call_function(
     body: bytes,
     authorization: str | None,
     auth: bool | None = None,
+    rate_limit: str | RateLimit | None = None,
 ) -> HttpResult:
     """Run a plain function for an HTTP request: JSON body in, JSON result out.
 
     Auth: the given `auth`, else the function's own, else required (a Bearer JWT).
+    Rate limit: the given one, else the function's own, counted per user (a request with no
+    session is not counted).
     """
     needs_auth = auth if auth is not None else fn.auth if fn.auth is not None else True
+    limit = RateLimit.parse(rate_limit) or fn.rate_limit
     try:
         parts = runtime.parts
         session = bearer_session(parts.jwt, authorization)
+        if limit is not None and session is not None:
+            user_limits.take(route, session.user_id, limit)
         try:
             data = json.loads(body) if body else {}
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -118,7 +135,10 @@ async def negotiate(
         session = bearer_session(parts.jwt, authorization)
         if parts.negotiator is None:
             raise InternalServerError("this runtime has no negotiate step")
-        access = await parts.negotiator.client_access(user_id=session.user_id if session else None)
+        access = await parts.negotiator.client_access(
+            user_id=session.user_id if session else None,
+            minutes_to_expire=_access_minutes(session),
+        )
     except ChannelError as exc:
         return error_result(exc)
     except Exception:
@@ -133,3 +153,13 @@ async def negotiate(
             "accessToken": access.token,
         },
     )
+
+
+def _access_minutes(session: Session | None) -> int:
+    """An access token never outlives the Bearer token it came from (whole minutes, down)."""
+    if session is None or session.expires_at is None:
+        return ACCESS_MINUTES
+    minutes = min(ACCESS_MINUTES, int(session.expires_at - time.time()) // 60)
+    if minutes < 1:
+        raise UnauthorizedError("the token expires within a minute: get a new one to connect")
+    return minutes

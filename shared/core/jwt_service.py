@@ -57,10 +57,16 @@ class JwtService:
         return claims
 
     def session(self, token: str) -> Session:
-        """Verify `token` and return the session it carries (`userId` or `sub`, and `role`)."""
+        """Verify `token` and return the session it carries: `userId` or `sub`, `role`, the
+        display `name`, and `exp` (the session ends with the token)."""
         claims = self.verify(token)
         user_id = claims.get("userId") or claims.get("sub")
         if not isinstance(user_id, str) or not user_id:
             raise UnauthorizedError("token has no userId")
-        role = claims.get("role")
-        return Session(user_id=user_id, role=role if isinstance(role, str) else None)
+        role, name, exp = claims.get("role"), claims.get("name"), claims.get("exp")
+        return Session(
+            user_id=user_id,
+            role=role if isinstance(role, str) else None,
+            name=name if isinstance(name, str) and name else None,
+            expires_at=int(exp) if isinstance(exp, int | float) else None,
+        )

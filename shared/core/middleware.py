@@ -40,13 +40,16 @@ async def invoke(
     """Run `fn` behind `middleware`: the auth check, input validation, then the function.
 
     `unauthorized` is the message when a session is required and missing; None when the call
-    needs none. The check runs inside the middleware, so a middleware may set the session.
+    needs none. A session whose token has expired is refused as well (it ends with its
+    token). The check runs inside the middleware, so a middleware may set the session.
     """
 
     async def handler() -> Any:
         session = services.user_session.get()
         if unauthorized is not None and session is None:
             raise UnauthorizedError(unauthorized)
+        if unauthorized is not None and session is not None and session.expired():
+            raise UnauthorizedError("your session has expired: authenticate again")
         return await fn.invoke(services, fn.validate_input(data), session)
 
     return await run_middleware(middleware, services, interaction, handler)

@@ -29,7 +29,9 @@ class ClientAccess:
 
 
 class Negotiator(Protocol):
-    async def client_access(self, *, user_id: str | None) -> ClientAccess:
+    async def client_access(
+        self, *, user_id: str | None, minutes_to_expire: int = 60
+    ) -> ClientAccess:
         """A URL and token for one client, with no group permissions: it needs none."""
 
 
@@ -77,7 +79,7 @@ def assemble(
 ) -> Parts:
     services = ServiceBuilder(
         jwt=jwt,
-        event_hub=EventHub(transport),
+        event_hub=EventHub(transport, store),
         database=database,
         app=app_services,
         overrides=overrides,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -15,6 +16,14 @@ class Session(BaseModel):
 
     user_id: str
     role: str | None = None
+    name: str | None = None  # a display name; `user_id` is who it is
+    expires_at: int | None = None  # epoch seconds: the session ends with its token
+
+    def expired(self, now: float | None = None, leeway: int = 5) -> bool:
+        """True once the token the session came from has expired (with the JWT check's leeway)."""
+        if self.expires_at is None:
+            return False
+        return (time.time() if now is None else now) > self.expires_at + leeway
 
 
 class SessionSink(Protocol):

@@ -9,9 +9,18 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 Jsonable = Any  # a value that json.dumps accepts
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One connection subscribed to a topic, as the realtime service knows it."""
+
+    channel_id: str
+    user_id: str | None  # None when the service does not know the user (authenticated later)
 
 
 class Transport(Protocol):
@@ -30,6 +39,9 @@ class Transport(Protocol):
     async def publish(self, topic: str, frame: Jsonable, exclude: str | None = None) -> None:
         """Send one JSON frame to every subscriber of a topic but `exclude`: one call."""
 
+    async def subscribers(self, topic: str) -> list[Subscriber]:
+        """The connections subscribed to a topic now (the service's own list)."""
+
 
 FrameListener = Callable[[str, str], None]
 
@@ -39,6 +51,7 @@ class MemoryTransport:
 
     def __init__(self) -> None:
         self.topics: defaultdict[str, set[str]] = defaultdict(set)
+        self.users: dict[str, str] = {}  # channel id -> the user id the connection opened with
         self.closed: dict[str, str | None] = {}
         self._listeners: dict[str, FrameListener] = {}
         self.calls: list[tuple[str, ...]] = []
@@ -48,6 +61,7 @@ class MemoryTransport:
 
     def forget(self, channel_id: str) -> None:
         self._listeners.pop(channel_id, None)
+        self.users.pop(channel_id, None)
         for members in self.topics.values():
             members.discard(channel_id)
 
@@ -77,3 +91,7 @@ class MemoryTransport:
         for channel_id in sorted(self.topics.get(topic, ())):
             if channel_id != exclude:
                 self._deliver(channel_id, frame)
+
+    async def subscribers(self, topic: str) -> list[Subscriber]:
+        self.calls.append(("subscribers", topic))
+        return [Subscriber(c, self.users.get(c)) for c in sorted(self.topics.get(topic, ()))]

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from shared.core.errors import WiringError
 from shared.core.functions import ChannelFunction, FunctionKind
+from shared.core.ratelimit import RateLimit
 from shared.core.services import Middleware
 
 DEFAULT_MAX_FRAME_BYTES = 256 * 1024
@@ -23,6 +24,7 @@ class Action:
     func: ChannelFunction
     auth: bool | None = None
     middleware: Sequence[Middleware] = ()
+    rate_limit: str | None = None  # "20/10s": frames per connection to this action
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Route:
     func: ChannelFunction
     auth: bool  # entry's auth, else the function's, else the channel's
     middleware: tuple[Middleware, ...]  # channel -> wiring entry -> function
+    rate_limit: RateLimit | None = None  # entry's, else the function's
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class ChannelDefinition:
     tags: tuple[str, ...]
     max_frame_bytes: int
     location: str = field(compare=False)
+    rate_limit: RateLimit | None = None  # every frame of a connection, whatever the action
 
     def actions(self) -> list[str]:
         return [value for routes in self.routing.values() for value in routes]
@@ -90,15 +94,20 @@ def _as_action(entry: Any, where: str) -> Action:
     if isinstance(entry, ChannelFunction):
         return Action(entry)
     if isinstance(entry, Mapping):
-        unknown = set(entry) - {"func", "auth", "middleware"}
+        unknown = set(entry) - {"func", "auth", "middleware", "rate_limit"}
         if unknown or "func" not in entry:
             raise WiringError(
-                f"{where}: a wiring entry takes 'func' and optionally 'auth', 'middleware'; "
-                f"got {sorted(entry)}"
+                f"{where}: a wiring entry takes 'func' and optionally 'auth', 'middleware', "
+                f"'rate_limit'; got {sorted(entry)}"
             )
         if not isinstance(entry["func"], ChannelFunction):
             raise WiringError(f"{where}: {_describe(entry['func'])} is not a channel function")
-        return Action(entry["func"], entry.get("auth"), tuple(entry.get("middleware", ())))
+        return Action(
+            entry["func"],
+            entry.get("auth"),
+            tuple(entry.get("middleware", ())),
+            entry.get("rate_limit"),
+        )
     raise WiringError(f"{where}: {_describe(entry)} is not a channel function")
 
 
@@ -129,7 +138,11 @@ def _route(
     auth = (
         action.auth if action.auth is not None else fn.auth if fn.auth is not None else channel_auth
     )
-    return Route(fn, auth, (*channel_mw, *action.middleware, *fn.middleware))
+    try:
+        limit = RateLimit.parse(action.rate_limit) or fn.rate_limit
+    except WiringError as exc:
+        raise WiringError(f"{where}: {exc}") from None
+    return Route(fn, auth, (*channel_mw, *action.middleware, *fn.middleware), limit)
 
 
 def wire_channel(
@@ -145,11 +158,20 @@ def wire_channel(
     tags: Sequence[str] = (),
     opening_data: type[BaseModel] | None = None,
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    rate_limit: str | None = None,
     registry: ChannelRegistry | None = None,
 ) -> ChannelDefinition:
-    """Wire a channel and add it to the registry. Wrong wiring raises `WiringError` here."""
+    """Wire a channel and add it to the registry. Wrong wiring raises `WiringError` here.
+
+    `rate_limit="20/10s"` bounds the frames of each connection, whatever the action; an
+    action's own limit (on its function or wiring entry) counts as well.
+    """
     where = _caller()
     ctx = f"channel '{name}' ({where})"
+    try:
+        channel_limit = RateLimit.parse(rate_limit)
+    except WiringError as exc:
+        raise WiringError(f"{ctx}: {exc}") from None
     if not name or not name.replace("-", "").replace("_", "").isalnum():
         raise WiringError(f"{ctx}: a channel name is letters, digits, '-' and '_'")
     if not route.startswith("/"):
@@ -198,6 +220,7 @@ def wire_channel(
         tags=tuple(tags),
         max_frame_bytes=max_frame_bytes,
         location=where,
+        rate_limit=channel_limit,
     )
     (registry if registry is not None else default_registry).add(channel)
     return channel
