@@ -52,7 +52,7 @@ class RoomMessage(Model):
     type: Literal["message"] = "message"
     message: str
     user_id: str
-    name: str | None = None
+    name: str | None = Field(default=None, exclude_if=lambda v: v is None)  # display only
     timestamp: int
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 
@@ -16,8 +16,9 @@ class Session(BaseModel):
 
     user_id: str
     role: str | None = None
-    name: str | None = None  # a display name; `user_id` is who it is
-    expires_at: int | None = None  # epoch seconds: the session ends with its token
+    # left out of the stored copy when unset, so a session stays as small as it was
+    name: str | None = Field(default=None, exclude_if=lambda v: v is None)  # for display only
+    expires_at: int | None = Field(default=None, exclude_if=lambda v: v is None)  # epoch s
 
     def expired(self, now: float | None = None, leeway: int = 5) -> bool:
         """True once the token the session came from has expired (with the JWT check's leeway)."""

@@ -12,16 +12,18 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_CALLS = {
     # connect writes the record; nothing else
     "connect": (1, 0),
-    # chat has on_connect, so the session is read from the table; subscribe + welcome
-    "connected": (1, 2),
-    # first message reads the record (session not yet in states) and writes the session
-    "message: authenticate (sets the session)": (2, 0),
+    # chat has on_connect, so the session is read from the table; the welcome
+    "connected": (1, 1),
+    # first message reads the record (session not yet in states) and writes the session;
+    # joins the user's topic (send_to_user), the room, and tells the room (presence)
+    "message: authenticate (sets the session)": (2, 3),
     # the hot path: states carry the record, so only the history query itself
     "message: history (states carry the record)": (1, 0),
     "message: history (no states: reads the table)": (2, 0),
     # one insert, one publish, however many subscribers
     "message: sendMessage (store + publish)": (1, 1),
-    "disconnected": (1, 0),
+    # deletes the record; tells the room who left
+    "disconnected": (1, 1),
 }
 
 
