@@ -86,7 +86,7 @@ class JobComplete(Model):
 class Member(Model):
     user_id: str
     connections: int
-    name: str | None = None
+    name: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class MembersRequest(Model):
