@@ -15,6 +15,8 @@ from channels.models import (
     Authenticated,
     Broadcast,
     ChatMessage,
+    Direct,
+    DirectMessage,
     History,
     HistoryRequest,
     Job,
@@ -122,6 +124,19 @@ async def send_message(
     return Sent(message=sent.message, timestamp=sent.timestamp)
 
 
+@channel_func(
+    auth=True, docs=Docs(summary="Send a message to every connection of one user", tags=["chat"])
+)
+async def send_direct(
+    services: ChannelServices[Room], data: DirectMessage, session: Session
+) -> Sent:
+    direct = Direct(
+        message=data.message, user_id=session.user_id, name=session.name, timestamp=now_ms()
+    )
+    await services.event_hub.send_to_user(data.to, direct)  # one call, however many tabs
+    return Sent(message=direct.message, timestamp=direct.timestamp)
+
+
 @channel_func(auth=True, docs=Docs(summary="The room's last messages, oldest first", tags=["chat"]))
 async def history(services: ChannelServices[Room], data: HistoryRequest) -> History:
     room = services.channel.opening_data.room
@@ -176,6 +191,7 @@ chat = wire_channel(
         "action": {
             "authenticate": {"func": authenticate},  # auth=False on the function
             "sendMessage": {"func": send_message, "rate_limit": "20/10s"},
+            "sendDirect": {"func": send_direct, "rate_limit": "20/10s"},
             "members": members,
             "history": history,
             "broadcastToRoom": broadcast_to_room,

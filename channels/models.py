@@ -56,6 +56,21 @@ class RoomMessage(Model):
     timestamp: int
 
 
+class DirectMessage(Model):
+    to: str = Field(min_length=1, max_length=128)  # a user id
+    message: str = Field(min_length=1, max_length=2000)
+
+
+class Direct(Model):
+    """What every open connection of the addressee receives."""
+
+    type: Literal["direct"] = "direct"
+    message: str
+    user_id: str  # the sender
+    name: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    timestamp: int
+
+
 class HistoryRequest(Model):
     limit: int = Field(default=50, ge=1, le=200)
 

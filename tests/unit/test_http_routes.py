@@ -188,6 +188,7 @@ async def test_channel_docs_describe_actions_auth_and_schemas(triggers: dict[str
         "broadcastToRoom": True,
         "processJob": True,
         "members": True,
+        "sendDirect": True,
     }
     assert actions["authenticate"]["errors"] == ["UnauthorizedError"]
     assert actions["sendMessage"]["input"]["required"] == ["message"]
