@@ -6,6 +6,7 @@ import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic.alias_generators import to_camel
 
 
@@ -124,16 +125,17 @@ class GuestLogin(Model):
     @field_validator("name")
     @classmethod
     def _readable(cls, value: str) -> str:
+        # PydanticCustomError: the message as written, without pydantic's "Value error, "
         name = unicodedata.normalize("NFC", value).strip()
         if not name:
-            raise ValueError("enter a name")
+            raise PydanticCustomError("name", "enter a name")
         if len(name) > MAX_NAME_LENGTH:
-            raise ValueError(f"a name is at most {MAX_NAME_LENGTH} characters")
+            raise PydanticCustomError("name", f"a name is at most {MAX_NAME_LENGTH} characters")
         bad = sorted({c for c in name if not _name_character(c)})
         if bad:
-            shown = ", ".join(repr(c) for c in bad)
-            raise ValueError(
-                f"a name can hold letters, digits, spaces and ' . - _ only, not {shown}"
+            shown = " ".join(bad)
+            raise PydanticCustomError(
+                "name", f"a name can hold letters, digits, spaces and ' . - _ only, not {shown}"
             )
         return name
 

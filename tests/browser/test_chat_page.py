@@ -5,14 +5,26 @@ With CI set the test must run: a missing Chromium fails it instead of skipping i
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from azure.messaging.webpubsubservice.aio import WebPubSubServiceClient
+from playwright.async_api import (
+    Browser,
+    Locator,
+    Page,
+    Route,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 
 from devstack.stack import LocalStack
+from tests.conftest import STACK_SETTINGS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Flags for a root user on a machine with no outside network (see the env notes).
@@ -45,8 +57,18 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-async def join(browser: Browser, stack: LocalStack, room: str, name: str) -> Page:
-    page = await browser.new_page()
+OUTPUT = Path(os.environ.get("TEST_OUTPUT_DIR", Path(__file__).parents[2] / "test-output"))
+SCREENSHOTS = OUTPUT / "browser"
+
+
+async def join(
+    browser: Browser,
+    stack: LocalStack,
+    room: str,
+    name: str,
+    viewport: ViewportSize | None = None,
+) -> Page:
+    page = await browser.new_page(viewport=viewport or {"width": 1280, "height": 800})
     await page.goto(f"{stack.host_url}/api/chat")
     await page.get_by_test_id("room").fill(room)
     await page.get_by_test_id("name").fill(name)
@@ -61,24 +83,79 @@ async def say(page: Page, text: str) -> None:
     await page.get_by_test_id("send").click()
 
 
+def messages(page: Page, text: str | None = None) -> Locator:
+    found = page.get_by_test_id("chat-message")
+    return found if text is None else found.filter(has=page.locator(".text", has_text=text))
+
+
+async def user_id(page: Page) -> str:
+    value = await page.evaluate("document.body.dataset.userId")
+    assert isinstance(value, str) and value.startswith("guest-")
+    return value
+
+
 async def test_two_pages_in_one_room_exchange_messages(browser: Browser, stack: LocalStack) -> None:
     ada = await join(browser, stack, "browser-room", "Ada")
     bob = await join(browser, stack, "browser-room", "Bob")
     await say(ada, "hello Bob")
-    await expect(bob.get_by_test_id("chat-message").last).to_contain_text("Ada:hello Bob")
-    await expect(ada.get_by_test_id("chat-message").last).to_contain_text("Ada:hello Bob")
+    await expect(messages(bob, "hello Bob").locator(".who")).to_have_text("Ada")
+    await expect(messages(ada, "hello Bob")).to_have_attribute("data-mine", "true")
     await say(bob, "hi Ada!")
-    await expect(ada.get_by_test_id("chat-message").last).to_contain_text("Bob:hi Ada!")
+    await expect(messages(ada, "hi Ada!").locator(".who")).to_have_text("Bob")
 
-    # a third member loads the history on joining
+    # a third member loads the history on joining, with a sentence saying so
     cy = await join(browser, stack, "browser-room", "Cy")
-    await expect(cy.get_by_test_id("chat-message")).to_have_count(2)
+    await expect(messages(cy)).to_have_count(2)
+    await expect(cy.get_by_test_id("history-note")).to_have_text("Here are the last 2 messages.")
 
     # a page in another room sees none of it
     dee = await join(browser, stack, "elsewhere", "Dee")
+    await expect(dee.get_by_test_id("history-note")).to_have_text("No messages yet. Say hello!")
     await say(ada, "only for browser-room")
-    await expect(bob.get_by_test_id("chat-message").last).to_contain_text("only for browser-room")
-    await expect(dee.get_by_test_id("chat-message")).to_have_count(0)
+    await expect(messages(bob, "only for browser-room")).to_have_count(1)
+    await expect(messages(dee)).to_have_count(0)
+
+
+async def test_members_and_join_and_leave_notices(browser: Browser, stack: LocalStack) -> None:
+    ada = await join(browser, stack, "members-room", "Ada")
+    bob = await join(browser, stack, "members-room", "Bob")
+    await expect(ada.get_by_test_id("notice").last).to_have_text("Bob joined.")
+    await expect(ada.get_by_test_id("members").locator("li")).to_have_text(["Ada (you)", "Bob"])
+    await expect(bob.get_by_test_id("members").locator("li")).to_have_text(["Ada", "Bob (you)"])
+    await bob.get_by_test_id("leave").click()
+    await expect(bob.get_by_test_id("status")).to_have_text("You left the room.")
+    await expect(ada.get_by_test_id("notice").last).to_have_text("Bob left.")
+    await expect(ada.get_by_test_id("members").locator("li")).to_have_text(["Ada (you)"])
+
+
+async def test_two_guests_named_alike_are_two_people(browser: Browser, stack: LocalStack) -> None:
+    first = await join(browser, stack, "alice-room", "Alice")
+    second = await join(browser, stack, "alice-room", "Alice")
+    first_id, second_id = await user_id(first), await user_id(second)
+    assert first_id != second_id
+    await say(second, "I am the other Alice")
+    seen_by_first = messages(first, "I am the other Alice")
+    await expect(seen_by_first).to_have_attribute("data-mine", "false")
+    await expect(seen_by_first).to_have_attribute("data-user-id", second_id)
+    await expect(seen_by_first.locator(".tag")).to_have_text("#" + second_id[-4:])
+    await say(first, "and I am the first")
+    await expect(messages(second, "and I am the first")).to_have_attribute("data-mine", "false")
+    await expect(messages(first, "and I am the first")).to_have_attribute("data-mine", "true")
+    await expect(messages(first, "and I am the first").locator(".tag")).to_have_text("(you)")
+
+
+async def test_unicode_names_are_welcome_and_a_bad_one_is_explained(
+    browser: Browser, stack: LocalStack
+) -> None:
+    zoe = await join(browser, stack, "names-room", "Zoë")
+    await say(zoe, "hej")
+    await expect(messages(zoe, "hej").locator(".who")).to_have_text("Zoë")
+    await zoe.get_by_test_id("name").fill("<script>")
+    await zoe.get_by_test_id("join").click()
+    await expect(zoe.get_by_test_id("error").last).to_have_text(
+        "Please choose another name: a name can hold letters, digits, spaces and ' . - _ only, "
+        "not < >."
+    )
 
 
 async def test_errors_are_shown_as_readable_messages(browser: Browser, stack: LocalStack) -> None:
@@ -86,10 +163,91 @@ async def test_errors_are_shown_as_readable_messages(browser: Browser, stack: Lo
     await page.evaluate("document.getElementById('message').removeAttribute('maxlength')")
     await say(page, "x" * 2001)
     await expect(page.get_by_test_id("error").last).to_have_text(
-        "ValidationError 422 (sendMessage): invalid input: message: String should have at most 2000 characters"
+        "Your message was not sent: invalid input: message: String should have at most 2000 "
+        "characters"
     )
-    # a bad room is refused before connecting, with the field named
+    # a bad room is refused before connecting, saying what a room name is
     await page.get_by_test_id("room").fill("no spaces allowed")
     await page.get_by_test_id("join").click()
-    await expect(page.get_by_test_id("error").last).to_contain_text("invalid opening data: room")
+    await expect(page.get_by_test_id("error").last).to_have_text(
+        "A room name uses letters, digits, - and _ only (no spaces), up to 64 characters."
+    )
     await expect(page.get_by_test_id("status")).to_have_text("Could not connect.")
+
+
+async def inside_viewport(page: Page, test_id: str) -> None:
+    box = await page.get_by_test_id(test_id).bounding_box()
+    size = page.viewport_size
+    assert box is not None and size is not None
+    assert box["x"] >= 0 and box["y"] >= 0, (test_id, box)
+    assert box["x"] + box["width"] <= size["width"], (test_id, box, size)
+    assert box["y"] + box["height"] <= size["height"], (test_id, box, size)
+
+
+async def no_horizontal_scroll(page: Page) -> None:
+    widths = await page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"page is {widths[0]} px wide in a {widths[1]} px viewport"
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(320, 568), (375, 667), (1280, 800)], ids=["320", "375", "1280"]
+)
+async def test_the_page_fits_the_screen_with_every_control_reachable(
+    browser: Browser, stack: LocalStack, width: int, height: int
+) -> None:
+    room = f"screen-{width}"
+    other = await join(browser, stack, room, "Bob")
+    page = await join(browser, stack, room, "Ada", {"width": width, "height": height})
+    await say(other, "a long word: " + "supercalifragilistic" * 6)
+    await say(page, "hello from a small screen")
+    await expect(messages(page)).to_have_count(2)
+    for test_id in ("join", "send", "message", "room", "name", "history", "leave"):
+        await inside_viewport(page, test_id)
+    await no_horizontal_scroll(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=SCREENSHOTS / f"chat-{width}x{height}.png")
+
+
+async def test_the_page_reconnects_after_a_drop_and_shows_each_message_once(
+    browser: Browser, stack: LocalStack
+) -> None:
+    ada = await join(browser, stack, "drop-room", "Ada")
+    bob = await join(browser, stack, "drop-room", "Bob", {"width": 375, "height": 667})
+    await say(ada, "before the drop")
+    await expect(messages(bob, "before the drop")).to_have_count(1)
+
+    # Bob's page may not negotiate again until Ada has sent while it was away.
+    away = asyncio.Event()
+
+    async def held(route: Route) -> None:
+        await away.wait()
+        await route.continue_()
+
+    await bob.route("**/api/negotiate**", held)
+    # The emulator drops Bob's socket (the service SDK's close, on Bob's user topic).
+    service = WebPubSubServiceClient.from_connection_string(
+        stack.webpubsub_connection_string, hub=STACK_SETTINGS["WebPubSubHub"]
+    )
+    async with service:
+        await service.close_group_connections(f"user:{await user_id(bob)}", reason="dropped")
+    await expect(bob.get_by_test_id("status")).to_contain_text("Reconnecting")
+    await expect(bob.get_by_test_id("send")).to_be_disabled()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await bob.screenshot(path=SCREENSHOTS / "chat-reconnecting-375x667.png")
+    await say(ada, "while Bob was away")
+    await say(ada, "also while away")
+    await expect(messages(ada, "also while away")).to_have_count(1)  # sent and stored
+    away.set()
+
+    await expect(bob.get_by_test_id("status")).to_have_text("Connected as Bob.", timeout=20_000)
+    await expect(bob.get_by_test_id("history-note").last).to_have_text("2 messages you missed:")
+    for text in ("before the drop", "while Bob was away", "also while away"):
+        await expect(messages(bob, text)).to_have_count(1)
+    await say(ada, "after the return")
+    await expect(messages(bob, "after the return")).to_have_count(1)
+    await say(bob, "I am back")
+    await expect(messages(ada, "I am back")).to_have_count(1)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await bob.screenshot(path=SCREENSHOTS / "chat-after-reconnect.png")
