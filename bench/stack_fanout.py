@@ -90,9 +90,7 @@ async def run(
         url = await negotiate(http, host_url, "chat", room)
         token = JwtService(SECRET).sign({"userId": "publisher", "role": "moderator"})
         start = time.perf_counter()
-        opening = [
-            asyncio.create_task(_subscribe(url, room, n, gate)) for n in range(subscribers)
-        ]
+        opening = [asyncio.create_task(_subscribe(url, room, n, gate)) for n in range(subscribers)]
         try:
             sockets = await asyncio.wait_for(asyncio.gather(*opening), CONNECT_TIMEOUT)
         except BaseException:

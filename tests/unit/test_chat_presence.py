@@ -6,6 +6,7 @@ run through the local stack in tests/e2e/test_e2e_presence.py.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -153,3 +154,36 @@ async def test_broadcasting_needs_a_role_guests_do_not_have(
         assert (reply["status"], reply["errorName"]) == (status, "ForbiddenError")
         assert "admin or moderator role" in reply["error"]
         assert heard == []
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "text"),
+    [
+        ("Zoë", 200, None),
+        ("Zoe\u0308", 200, None),  # typed with a combining mark: stored as "Zoë"
+        ("José María", 200, None),
+        ("李雷", 200, None),
+        ("O'Brien", 200, None),
+        ("<b>", 422, "a name can hold letters, digits, spaces and ' . - _ only, not < >"),
+        ("   ", 422, "enter a name"),
+        ("x" * 33, 422, "a name is at most 32 characters"),
+    ],
+)
+async def test_guest_names_allow_any_letters_and_a_bad_one_is_explained(
+    name: str, status: int, text: str | None
+) -> None:
+    from channels.auth import guest_token
+    from channels.services import GuestPolicy
+    from shared.core.http import call_function
+
+    env = ChannelTestEnvironment(services=services, overrides={"guests": GuestPolicy(True)})
+    body = json.dumps({"name": name}).encode()
+    result = await call_function(
+        env, guest_token, route="/api/token", body=body, authorization=None
+    )
+    assert result.status == status
+    if text is None:
+        assert result.body["name"] == "Zoë" if name.startswith("Zoe") else name
+        assert result.body["userId"].startswith("guest-")
+    else:
+        assert result.body["error"] == f"invalid input: name: {text}"
