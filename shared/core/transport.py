@@ -42,6 +42,9 @@ class Transport(Protocol):
     async def subscribers(self, topic: str) -> list[Subscriber]:
         """The connections subscribed to a topic now (the service's own list)."""
 
+    async def connection_exists(self, channel_id: str) -> bool:
+        """Whether the service still holds this connection open."""
+
 
 FrameListener = Callable[[str, str], None]
 
@@ -60,6 +63,7 @@ class MemoryTransport:
         self._listeners[channel_id] = listener
 
     def forget(self, channel_id: str) -> None:
+        """The client is gone (closed, refused, or never finished its handshake)."""
         self._listeners.pop(channel_id, None)
         self.users.pop(channel_id, None)
         for members in self.topics.values():
@@ -85,6 +89,9 @@ class MemoryTransport:
     async def unsubscribe(self, topic: str, channel_id: str) -> None:
         self.calls.append(("unsubscribe", topic, channel_id))
         self.topics[topic].discard(channel_id)
+
+    async def connection_exists(self, channel_id: str) -> bool:
+        return channel_id in self._listeners and channel_id not in self.closed
 
     async def publish(self, topic: str, frame: Jsonable, exclude: str | None = None) -> None:
         self.calls.append(("publish", topic))
