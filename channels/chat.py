@@ -45,6 +45,7 @@ from shared.core.wiring import wire_channel
 
 MESSAGES_TABLE = "messages"
 BROADCASTER_ROLES = frozenset({"admin", "moderator"})  # guests cannot broadcast
+JOINED = "joined"  # the session's note of the room it joined, so a leave is told only then
 
 
 def room_topic(room: str) -> str:
@@ -66,7 +67,8 @@ async def on_connect(services: ChannelServices[Room]) -> Welcome:
 async def on_disconnect(services: ChannelServices[Room], data: Room) -> None:
     services.logger.info("User disconnected from room %s", data.room)
     session = services.user_session.get()
-    if session is not None:  # it had joined the room; the service already dropped it
+    if session is not None and (session.model_extra or {}).get(JOINED) == data.room:
+        # it had joined the room (a Bearer session alone has not); the service dropped it
         await services.event_hub.leave(
             room_topic(data.room),
             services.channel.channel_id,
@@ -89,8 +91,8 @@ async def authenticate(services: ChannelServices[Room], data: Token) -> Authenti
     current = services.user_session.get()
     if current is not None and current.user_id != session.user_id:
         raise ForbiddenError("this connection belongs to another user: connect again to switch")
-    await services.user_session.set(session)
     room = services.channel.opening_data.room
+    await services.user_session.set(session.model_copy(update={JOINED: room}))
     topic, channel_id = room_topic(room), services.channel.channel_id
     if current is None:  # first sign-in on this connection: join the room, tell its members
         await services.event_hub.join(

@@ -70,7 +70,7 @@ async def test_a_fresh_process_serves_the_next_event_with_the_same_opening_data_
     assert copy == {
         "name": "chat",
         "openingData": {"room": "lobby"},
-        "session": {"userId": "erin", "role": "admin"},
+        "session": {"userId": "erin", "role": "admin", "joined": "lobby"},
     }
 
     history = frame(

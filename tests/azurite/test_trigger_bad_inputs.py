@@ -214,4 +214,4 @@ async def test_a_token_without_a_user_is_unauthorized_and_an_odd_role_is_dropped
     states = conn[1]
     session = states["channel"]["session"]
     assert session.pop("expiresAt") > 0  # the token's exp
-    assert session == {"userId": "sam", "role": None}
+    assert session == {"userId": "sam", "role": None, "joined": "general"}

@@ -93,7 +93,7 @@ async def test_seed_client_flow(
     assert stored is not None
     session = json.loads(stored["Session"])
     assert session.pop("expiresAt") > time.time()
-    assert session == {"userId": "alice", "role": "user"}
+    assert session == {"userId": "alice", "role": "user", "joined": "general"}
     # authenticating joins the user's topic and the room, and tells the room
     assert [(c.kind, c.path) for c in recorder.calls] == [
         ("add_to_group", f"/groups/user:alice/connections/{cid}"),

@@ -101,7 +101,7 @@ async def test_connection_record_holds_room_and_session_and_goes_when_the_socket
     ada_id = by_user[ada.user_id]
     session = json.loads(records[ada_id]["Session"])
     assert session.pop("expiresAt") > 0  # the session ends with the guest token
-    assert session == {"userId": ada.user_id, "role": "guest", "name": "ada"}
+    assert session == {"userId": ada.user_id, "role": "guest", "name": "ada", "joined": room}
 
     await ada.close()
     await wait_until_deleted(tables, ada_id)

@@ -58,6 +58,16 @@ async def test_members_see_each_other_join_and_leave(env: ChannelTestEnvironment
     ]
 
 
+async def test_a_connection_that_never_joined_leaves_without_a_notice(
+    env: ChannelTestEnvironment,
+) -> None:
+    ada = await joined(env, "ada")
+    bearer_only = env.communicator("chat", user_id="bob", room="general")  # never authenticates
+    await bearer_only.connect()
+    await bearer_only.disconnect()
+    assert await frames(ada) == []
+
+
 async def test_members_lists_each_user_once_with_their_connections(
     env: ChannelTestEnvironment,
 ) -> None:
