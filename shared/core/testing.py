@@ -133,7 +133,7 @@ class ChannelCommunicator:
         if result.user_id:  # the service knows the connection's user from now on
             self.env.transport.users[self.channel_id] = result.user_id
         for topic in result.topics:
-            self.env.transport.topics[topic].add(self.channel_id)
+            await self.env.transport.subscribe(topic, self.channel_id)
         await self.env.dispatcher.dispatch(
             ConnectedEvent(self.channel_id, self.user_id, dict(self.states))
         )

@@ -1,119 +1,58 @@
-"""The chat page in headless Chromium (Debian's), through the whole local stack.
-
-With CI set the test must run: a missing Chromium fails it instead of skipping it.
-"""
+"""The chat page in headless Chromium (Debian's), through the whole local stack: chatting,
+presence, two guests of one name, Unicode names, small screens (screenshots in
+test-output/browser, or $TEST_OUTPUT_DIR), and reconnecting after a drop."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.messaging.webpubsubservice.aio import WebPubSubServiceClient
-from playwright.async_api import (
-    Browser,
-    Locator,
-    Page,
-    Route,
-    ViewportSize,
-    async_playwright,
-    expect,
-)
+from playwright.async_api import Browser, Page, Route, expect
 
 from devstack.stack import LocalStack
 from tests.conftest import STACK_SETTINGS
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# Flags for a root user on a machine with no outside network (see the env notes).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.support.chromium import (
+    errors_are_readable,
+    launch,
+    messages,
+    require_chromium,
+    say,
+    two_pages_chat,
+    user_id,
+)
+from tests.support.chromium import join as join_page
 
 pytestmark = pytest.mark.e2e
 
-if CHROMIUM is None:
-    if os.environ.get("CI"):
-        raise RuntimeError(
-            "CI needs Debian's chromium for the browser test (apt-get install chromium)"
-        )
-    pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
-
+require_chromium()
 
 OUTPUT = Path(os.environ.get("TEST_OUTPUT_DIR", Path(__file__).parents[2] / "test-output"))
 SCREENSHOTS = OUTPUT / "browser"
 
 
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async for launched in launch():
+        yield launched
+
+
 async def join(
-    browser: Browser,
-    stack: LocalStack,
-    room: str,
-    name: str,
-    viewport: ViewportSize | None = None,
+    browser: Browser, stack: LocalStack, room: str, name: str, viewport: Any = None
 ) -> Page:
-    page = await browser.new_page(viewport=viewport or {"width": 1280, "height": 800})
-    await page.goto(f"{stack.host_url}/api/chat")
-    await page.get_by_test_id("room").fill(room)
-    await page.get_by_test_id("name").fill(name)
-    await page.get_by_test_id("join").click()
-    await expect(page.get_by_test_id("welcome")).to_have_text(f"Welcome to {room}!")
-    await expect(page.get_by_test_id("status")).to_have_text(f"Connected as {name}.")
-    return page
-
-
-async def say(page: Page, text: str) -> None:
-    await page.get_by_test_id("message").fill(text)
-    await page.get_by_test_id("send").click()
-
-
-def messages(page: Page, text: str | None = None) -> Locator:
-    found = page.get_by_test_id("chat-message")
-    return found if text is None else found.filter(has=page.locator(".text", has_text=text))
-
-
-async def user_id(page: Page) -> str:
-    value = await page.evaluate("document.body.dataset.userId")
-    assert isinstance(value, str) and value.startswith("guest-")
-    return value
+    return await join_page(browser, stack.host_url, room, name, viewport)
 
 
 async def test_two_pages_in_one_room_exchange_messages(browser: Browser, stack: LocalStack) -> None:
-    ada = await join(browser, stack, "browser-room", "Ada")
-    bob = await join(browser, stack, "browser-room", "Bob")
-    await say(ada, "hello Bob")
-    await expect(messages(bob, "hello Bob").locator(".who")).to_have_text("Ada")
-    await expect(messages(ada, "hello Bob")).to_have_attribute("data-mine", "true")
-    await say(bob, "hi Ada!")
-    await expect(messages(ada, "hi Ada!").locator(".who")).to_have_text("Bob")
+    await two_pages_chat(browser, stack.host_url)
 
-    # a third member loads the history on joining, with a sentence saying so
-    cy = await join(browser, stack, "browser-room", "Cy")
-    await expect(messages(cy)).to_have_count(2)
-    await expect(cy.get_by_test_id("history-note")).to_have_text("Here are the last 2 messages.")
 
-    # a page in another room sees none of it
-    dee = await join(browser, stack, "elsewhere", "Dee")
-    await expect(dee.get_by_test_id("history-note")).to_have_text("No messages yet. Say hello!")
-    await say(ada, "only for browser-room")
-    await expect(messages(bob, "only for browser-room")).to_have_count(1)
-    await expect(messages(dee)).to_have_count(0)
+async def test_errors_are_shown_as_readable_messages(browser: Browser, stack: LocalStack) -> None:
+    await errors_are_readable(browser, stack.host_url)
 
 
 async def test_members_and_join_and_leave_notices(browser: Browser, stack: LocalStack) -> None:
@@ -156,23 +95,6 @@ async def test_unicode_names_are_welcome_and_a_bad_one_is_explained(
         "Please choose another name: a name can hold letters, digits, spaces and ' . - _ only, "
         "not < >."
     )
-
-
-async def test_errors_are_shown_as_readable_messages(browser: Browser, stack: LocalStack) -> None:
-    page = await join(browser, stack, "errors-room", "Eve")
-    await page.evaluate("document.getElementById('message').removeAttribute('maxlength')")
-    await say(page, "x" * 2001)
-    await expect(page.get_by_test_id("error").last).to_have_text(
-        "Your message was not sent: invalid input: message: String should have at most 2000 "
-        "characters"
-    )
-    # a bad room is refused before connecting, saying what a room name is
-    await page.get_by_test_id("room").fill("no spaces allowed")
-    await page.get_by_test_id("join").click()
-    await expect(page.get_by_test_id("error").last).to_have_text(
-        "A room name uses letters, digits, - and _ only (no spaces), up to 64 characters."
-    )
-    await expect(page.get_by_test_id("status")).to_have_text("Could not connect.")
 
 
 async def inside_viewport(page: Page, test_id: str) -> None:

@@ -86,9 +86,9 @@ async def test_a_flood_of_frames_gets_429_frames_and_the_connection_keeps_workin
 
 async def test_an_expired_session_is_refused_with_401_and_the_connection_can_renew() -> None:
     env = ChannelTestEnvironment(services=services)
-    # expired 4 s ago: inside the 5 s leeway, so it authenticates, and runs out a second later
-    ada = await joined(env, "ada", exp=int(time.time()) - 4)
-    await asyncio.sleep(1.2)
+    # expired 2 s ago: inside the 5 s leeway, so it authenticates, and runs out 3 s later
+    ada = await joined(env, "ada", exp=int(time.time()) - 2)
+    await asyncio.sleep(3.2)
     await ada.send_json({"action": "sendMessage", "message": "after expiry"})
     error = await ada.receive_json()
     assert (error["status"], error["errorName"]) == (401, "UnauthorizedError")
