@@ -1,8 +1,9 @@
 """One publish to a room of many subscribers, through the whole local stack.
 
 The subscribers are plain WebSocket clients on the `chat` channel in one room (each joins
-the room's group in `on_connect`, so its welcome frame means it is subscribed); they connect
-with bounded concurrency. Then one `POST /api/broadcast` publishes a message to the room:
+the room's group when it authenticates, so the `authenticate` reply means it is subscribed);
+they connect with bounded concurrency. Then one `POST /api/broadcast` (a moderator's token)
+publishes a message to the room:
 one REST call from the host, and the emulator fans out. Prints the time from the POST until
 the last subscriber has the message, and the p50 delivery time. Loopback only; the receiving
 clients share this process's event loop, so their own reading is part of the figures.
@@ -23,11 +24,13 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.stack_echo import negotiate, percentile
 from devstack.stack import LocalStack
+from shared.core.jwt_service import JwtService
 
 ROOM = "fanout"
 FRAME_TIMEOUT = 10.0
 DELIVERY_TIMEOUT = 60.0  # after this, whoever has not got the message counts as missed
 CONNECT_TIMEOUT = 300.0
+SECRET = "bench-fanout-secret-" + "0123456789abcdef" * 2  # this bench's own stack only
 
 
 @dataclass(frozen=True)
@@ -47,28 +50,34 @@ class FanoutFigures:
         return percentile(self.delivery_ms, 50)
 
 
-async def _subscribe(url: str, room: str, gate: asyncio.Semaphore) -> ClientConnection:
+async def _subscribe(url: str, room: str, n: int, gate: asyncio.Semaphore) -> ClientConnection:
     async with gate:
-        ws = await connect(url, open_timeout=FRAME_TIMEOUT, max_queue=4)
+        ws = await connect(url, open_timeout=FRAME_TIMEOUT, max_queue=None)
         welcome = json.loads(await asyncio.wait_for(ws.recv(), FRAME_TIMEOUT))
         if welcome != {"welcome": f"Welcome to {room}!"}:
             raise RuntimeError(f"expected the welcome frame, got {welcome!r}")
+        token = JwtService(SECRET).sign({"userId": f"subscriber-{n}"})
+        await ws.send(json.dumps({"action": "authenticate", "token": token}))
+        reply = await asyncio.wait_for(_next(ws), FRAME_TIMEOUT)
+        if reply != {"action": "authenticate", "authenticated": True}:
+            raise RuntimeError(f"expected to be authenticated, got {reply!r}")
         return ws
 
 
+async def _next(ws: ClientConnection) -> dict[str, object]:
+    """The next frame that is not a presence notice (later subscribers' joins)."""
+    while True:
+        frame: dict[str, object] = json.loads(await ws.recv())
+        if frame.get("type") != "presence":
+            return frame
+
+
 async def _receive(ws: ClientConnection, message: str) -> float:
-    frame = json.loads(await ws.recv())
+    frame = await _next(ws)
     received = time.perf_counter()
     if frame.get("message") != message:
         raise RuntimeError(f"expected the broadcast, got {frame!r}")
     return received
-
-
-async def _token(http: aiohttp.ClientSession, host_url: str) -> str:
-    async with http.post(f"{host_url}/api/token", json={"name": "publisher"}) as response:
-        response.raise_for_status()
-        body = await response.json()
-    return str(body["token"])
 
 
 async def run(
@@ -79,9 +88,9 @@ async def run(
     async with aiohttp.ClientSession() as http:
         # One negotiated URL serves every subscriber: its token names no user.
         url = await negotiate(http, host_url, "chat", room)
-        token = await _token(http, host_url)
+        token = JwtService(SECRET).sign({"userId": "publisher", "role": "moderator"})
         start = time.perf_counter()
-        opening = [asyncio.create_task(_subscribe(url, room, gate)) for _ in range(subscribers)]
+        opening = [asyncio.create_task(_subscribe(url, room, n, gate)) for n in range(subscribers)]
         try:
             sockets = await asyncio.wait_for(asyncio.gather(*opening), CONNECT_TIMEOUT)
         except BaseException:
@@ -130,7 +139,7 @@ def main(argv: list[str] | None = None) -> FanoutFigures:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50, help="connections opening at once")
     args = parser.parse_args(argv)
-    with LocalStack(settings={"GUEST_LOGIN": "true"}) as stack:  # the publisher's token
+    with LocalStack(settings={"JWT_SECRET": SECRET}) as stack:  # tokens signed here
         figures = asyncio.run(run(stack.host_url, args.subscribers, args.concurrency))
         stack.check()
     report(figures)

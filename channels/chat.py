@@ -1,4 +1,10 @@
-"""The chat channel: the seed's authenticate / sendMessage flow, rooms, history, broadcast."""
+"""The chat channel: the seed's authenticate / sendMessage flow, rooms, presence, history,
+broadcast.
+
+Unlike the seed's connect-time example (channels/examples.py), a chat connection reads its
+room only once it has authenticated: `authenticate` joins the room, so a socket nobody signed
+in on receives nothing.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +16,25 @@ from channels.models import (
     Authenticated,
     Broadcast,
     ChatMessage,
+    Direct,
+    DirectMessage,
     History,
     HistoryRequest,
     Job,
     JobComplete,
     JobProcessing,
+    Member,
+    Members,
+    MembersRequest,
     MessageSent,
     Room,
     RoomMessage,
+    Sent,
     Token,
     Welcome,
 )
 from shared.core.database import Database, newest_first_key
-from shared.core.errors import ConflictError, UnauthorizedError
+from shared.core.errors import ConflictError, ForbiddenError, UnauthorizedError
 from shared.core.functions import (
     Docs,
     channel_connection_func,
@@ -35,6 +47,8 @@ from shared.core.session import Session
 from shared.core.wiring import wire_channel
 
 MESSAGES_TABLE = "messages"
+BROADCASTER_ROLES = frozenset({"admin", "moderator"})  # guests cannot broadcast
+JOINED = "joined"  # the session's note of the room it joined, so a leave is told only then
 MESSAGE_IDS_TABLE = "messageIds"  # per room, one row per message id: its row key, published?
 
 
@@ -46,18 +60,38 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@channel_connection_func(docs=Docs(summary="Welcome a connection and join its room", tags=["chat"]))
+@channel_connection_func(docs=Docs(summary="Welcome a connection to its room", tags=["chat"]))
 async def on_connect(services: ChannelServices[Room]) -> Welcome:
     room = services.channel.opening_data.room
     services.logger.info("User connected to room %s", room)
-    await services.event_hub.subscribe(room_topic(room), services.channel.channel_id)
+    session = services.user_session.get()
+    if session is not None:  # signed in at negotiate (a Bearer token): a reader from the start
+        await _join(services, session, room)
     return Welcome(welcome=f"Welcome to {room}!")
 
 
-@channel_disconnection_func(docs=Docs(summary="Handle disconnections", tags=["chat"]))
+async def _join(services: ChannelServices[Room], session: Session, room: str) -> None:
+    """Note the room in the session, join its topic and tell its members."""
+    await services.user_session.set(session.model_copy(update={JOINED: room}))
+    await services.event_hub.join(
+        room_topic(room), services.channel.channel_id, session.user_id, room=room, name=session.name
+    )
+
+
+@channel_disconnection_func(docs=Docs(summary="Tell the room who left", tags=["chat"]))
 async def on_disconnect(services: ChannelServices[Room], data: Room) -> None:
-    # The service drops a closed connection from its groups: nothing to unsubscribe.
     services.logger.info("User disconnected from room %s", data.room)
+    session = services.user_session.get()
+    if session is not None and (session.model_extra or {}).get(JOINED) == data.room:
+        # it had joined the room (a Bearer session alone has not); the service dropped it
+        await services.event_hub.leave(
+            room_topic(data.room),
+            services.channel.channel_id,
+            session.user_id,
+            room=data.room,
+            name=session.name,
+            closed=True,
+        )
 
 
 @channel_func(
@@ -68,8 +102,24 @@ async def on_disconnect(services: ChannelServices[Room], data: Room) -> None:
 )
 async def authenticate(services: ChannelServices[Room], data: Token) -> Authenticated:
     # verify: HS256 only, expiry required; UnauthorizedError saying why otherwise
-    await services.user_session.set(services.jwt.session(data.token))
+    session = services.jwt.session(data.token)
+    current = services.user_session.get()
+    if current is not None and current.user_id != session.user_id:
+        raise ForbiddenError("this connection belongs to another user: connect again to switch")
+    room = services.channel.opening_data.room
+    if current is None:  # first sign-in on this connection: join the room, tell its members
+        await _join(services, session, room)
+    else:  # renewed (an expired session, say): already a member, the session is new
+        await services.user_session.set(session.model_copy(update={JOINED: room}))
     return Authenticated(authenticated=True)
+
+
+@channel_func(auth=True, docs=Docs(summary="Who is in the room now", tags=["chat"]))
+async def members(services: ChannelServices[Room], data: MembersRequest) -> Members:
+    found = await services.event_hub.members(room_topic(services.channel.opening_data.room))
+    return Members(
+        members=[Member(user_id=m.user_id, connections=m.connections, name=m.name) for m in found]
+    )
 
 
 @channel_func(
@@ -84,7 +134,12 @@ async def send_message(
     room = services.channel.opening_data.room
     message_id = data.id or uuid.uuid4().hex
     claim = await _claim(services.database, room, message_id, session.user_id)
-    sent = RoomMessage(message=data.message, user_id=session.user_id, timestamp=claim["timestamp"])
+    sent = RoomMessage(
+        message=data.message,
+        user_id=session.user_id,
+        name=session.name,
+        timestamp=claim["timestamp"],
+    )
     if not claim["published"]:
         row = {"room": room, "id": message_id, **sent.model_dump(by_alias=True)}
         await services.database.upsert(
@@ -116,6 +171,19 @@ async def _claim(db: Database, room: str, message_id: str, user_id: str) -> dict
     return earlier
 
 
+@channel_func(
+    auth=True, docs=Docs(summary="Send a message to every connection of one user", tags=["chat"])
+)
+async def send_direct(
+    services: ChannelServices[Room], data: DirectMessage, session: Session
+) -> Sent:
+    direct = Direct(
+        message=data.message, user_id=session.user_id, name=session.name, timestamp=now_ms()
+    )
+    await services.event_hub.send_to_user(data.to, direct)  # one call, however many tabs
+    return Sent(message=direct.message, timestamp=direct.timestamp)
+
+
 @channel_func(auth=True, docs=Docs(summary="The room's last messages, oldest first", tags=["chat"]))
 async def history(services: ChannelServices[Room], data: HistoryRequest) -> History:
     room = services.channel.opening_data.room
@@ -123,9 +191,24 @@ async def history(services: ChannelServices[Room], data: HistoryRequest) -> Hist
     return History(messages=[RoomMessage.model_validate(row) for row in rows])
 
 
-@func(auth=True, docs=Docs(summary="Broadcast a message to all users in a room", tags=["chat"]))
+@func(
+    auth=True,
+    rate_limit="10/10s",
+    docs=Docs(
+        summary="Broadcast a message to all users in a room (admins and moderators)",
+        tags=["chat"],
+        errors=[ForbiddenError],
+    ),
+)
 async def broadcast_to_room(services: Services, data: Broadcast, session: Session) -> None:
-    message = RoomMessage(message=data.message, user_id=session.user_id, timestamp=now_ms())
+    if session.role not in BROADCASTER_ROLES:
+        raise ForbiddenError(
+            "broadcasting into a room needs the admin or moderator role; this session has "
+            + (f"the role '{session.role}'" if session.role else "no role")
+        )
+    message = RoomMessage(
+        message=data.message, user_id=session.user_id, name=session.name, timestamp=now_ms()
+    )
     await services.event_hub.publish(room_topic(data.room), None, message)  # None: everyone
 
 
@@ -149,12 +232,15 @@ chat = wire_channel(
     name="chat",
     route="/chat/:room",  # GET /api/negotiate/chat/general: opening data {room: "general"}
     auth=True,  # every action needs a session unless it says otherwise
+    rate_limit="60/10s",  # every frame of a connection; sendMessage has its own, tighter
     on_connect=on_connect,
     on_disconnect=on_disconnect,
     on_message_wiring={
         "action": {
             "authenticate": {"func": authenticate},  # auth=False on the function
-            "sendMessage": {"func": send_message},
+            "sendMessage": {"func": send_message, "rate_limit": "20/10s"},
+            "sendDirect": {"func": send_direct, "rate_limit": "20/10s"},
+            "members": members,
             "history": history,
             "broadcastToRoom": broadcast_to_room,
             "processJob": process_job,

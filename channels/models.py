@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 
 class Model(BaseModel):
@@ -64,11 +66,27 @@ class MessageSent(Model):
 
 
 class RoomMessage(Model):
-    """What every other member of the room receives."""
+    """What every other member of the room receives: `userId` says who, `name` is for show."""
 
     type: Literal["message"] = "message"
     message: str
     user_id: str
+    name: str | None = Field(default=None, exclude_if=lambda v: v is None)  # display only
+    timestamp: int
+
+
+class DirectMessage(Model):
+    to: str = Field(min_length=1, max_length=128)  # a user id
+    message: str = Field(min_length=1, max_length=2000)
+
+
+class Direct(Model):
+    """What every open connection of the addressee receives."""
+
+    type: Literal["direct"] = "direct"
+    message: str
+    user_id: str  # the sender
+    name: str | None = Field(default=None, exclude_if=lambda v: v is None)
     timestamp: int
 
 
@@ -99,11 +117,54 @@ class JobComplete(Model):
     result: dict[str, str | int]
 
 
+class Member(Model):
+    user_id: str
+    connections: int
+    name: str | None = Field(default=None, exclude_if=lambda v: v is None)
+
+
+class MembersRequest(Model):
+    """`{"action": "members"}`: nothing more."""
+
+
+class Members(Model):
+    members: list[Member]
+
+
+NAME_PUNCTUATION = " '.-_"
+MAX_NAME_LENGTH = 32
+
+
 class GuestLogin(Model):
-    name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9 _.-]+$")
+    """A display name: letters of any script, digits, spaces and ' . - _ (1 to 32)."""
+
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        # PydanticCustomError: the message as written, without pydantic's "Value error, "
+        name = unicodedata.normalize("NFC", value).strip()
+        if not name:
+            raise PydanticCustomError("name", "enter a name")
+        if len(name) > MAX_NAME_LENGTH:
+            raise PydanticCustomError("name", f"a name is at most {MAX_NAME_LENGTH} characters")
+        bad = sorted({c for c in name if not _name_character(c)})
+        if bad:
+            shown = " ".join(bad)
+            raise PydanticCustomError(
+                "name", f"a name can hold letters, digits, spaces and ' . - _ only, not {shown}"
+            )
+        return name
+
+
+def _name_character(c: str) -> bool:
+    # letters and digits of any script, combining marks (as in "Zoë" typed with a dead key)
+    return c.isalnum() or c in NAME_PUNCTUATION or unicodedata.category(c).startswith("M")
 
 
 class IssuedToken(Model):
     token: str
-    user_id: str
+    user_id: str  # unique per guest: the name is a display name, not an identity
+    name: str
     expires_in: int

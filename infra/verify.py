@@ -10,7 +10,9 @@ Secrets come from the environment, not the command line:
   WEBPUBSUB_EXTENSION_KEY  the host's `webpubsub_extension` system key; Azure asks for it on
                            /runtime/webhooks/webpubsub (`az functionapp keys list`), the local
                            stack does not
-  VERIFY_TOKEN             a session token (same as --token), when guest login is off
+  VERIFY_TOKEN             a session token (same as --token), when guest login is off; with
+                           the admin or moderator role the broadcast step checks delivery
+                           (a guest is only checked to be refused)
 """
 
 from __future__ import annotations
@@ -301,6 +303,9 @@ class Verifier:
             f"{self.base}/api/broadcast", json=body, headers=headers
         ) as response:
             status, answer = response.status, await self._json(response)
+        if status == 403 and not self.token:
+            # a guest may not broadcast (it needs the admin or moderator role): that holds too
+            return "a guest is refused (403); pass a moderator's --token to check delivery"
         if status >= 300:
             raise StepFailed(f"POST /api/broadcast answered {status}: {answer.get('error')}")
         for member in self.members:

@@ -54,7 +54,12 @@ def app_settings(azurite: Azurite, recorder: RestRecorder) -> Iterator[dict[str,
 
 # Whatever the environment of the run holds (app_settings above changes it), the stack
 # serves guest tokens on the hub the end-to-end tests name.
-STACK_SETTINGS = {"GUEST_LOGIN": "true", "WebPubSubHub": "channels"}
+# Its JWT_SECRET is pinned too, so tests can sign tokens the stack accepts (a moderator's).
+STACK_SETTINGS = {
+    "GUEST_LOGIN": "true",
+    "WebPubSubHub": "channels",
+    "JWT_SECRET": "stack-test-secret-" + "0123456789abcdef" * 3,
+}
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from shared.azure.runtime import ChannelRuntime
 from shared.azure.settings import Settings
 from shared.core.functions import ChannelFunction
 from shared.core.http import HttpResult, call_function, negotiate, require_plain
+from shared.core.ratelimit import RateLimit
 
 # (function name, eventType, eventName): one trigger per event, all into one dispatcher.
 WEBPUBSUB_EVENTS = (
@@ -30,10 +31,14 @@ WEBPUBSUB_EVENTS = (
 
 
 def to_response(result: HttpResult) -> func.HttpResponse:
+    headers = result.headers()
     if result.body is None:
-        return func.HttpResponse(status_code=result.status)
+        return func.HttpResponse(status_code=result.status, headers=headers)
     return func.HttpResponse(
-        json.dumps(result.body), status_code=result.status, mimetype="application/json"
+        json.dumps(result.body),
+        status_code=result.status,
+        mimetype="application/json",
+        headers=headers,
     )
 
 
@@ -102,12 +107,15 @@ def wire_http(
     route: str,
     methods: Sequence[str] = ("POST",),
     auth: bool | None = None,
+    rate_limit: str | None = None,
 ) -> None:
     """Serve a plain function at `/api/<route>`: JSON body in, JSON result out.
 
     Auth: the given `auth`, else the function's own, else required (a Bearer JWT).
+    `rate_limit` ("20/10s"), else the function's own: per user, answered 429 with Retry-After.
     Only a plain `@func` fits: a channel function may use `services.channel`, which HTTP has not.
     """
+    RateLimit.parse(rate_limit)  # a malformed limit fails here, at import
     require_plain(fn, f"wire_http(route={route!r})")
 
     async def handle(req: func.HttpRequest) -> func.HttpResponse:
@@ -118,6 +126,7 @@ def wire_http(
             body=req.get_body(),
             authorization=req.headers.get("Authorization"),
             auth=auth,
+            rate_limit=rate_limit,
         )
         return to_response(result)
 

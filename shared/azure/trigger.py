@@ -74,7 +74,13 @@ def parse(request: str | bytes | Mapping[str, Any]) -> Event:
     if kind not in ("system", "0"):
         raise TriggerPayloadError(f"unknown eventType {context.get('eventType')!r}")
     if name == "connect":
-        return ConnectEvent(channel_id, _query(payload.get("query")), user_id, states)
+        return ConnectEvent(
+            channel_id,
+            _query(payload.get("query")),
+            user_id,
+            states,
+            _expiry(payload.get("claims")),
+        )
     if name == "connected":
         return ConnectedEvent(channel_id, user_id, states)
     if name == "disconnected":
@@ -99,6 +105,16 @@ def _query(query: Any) -> dict[str, list[str]]:
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise TriggerPayloadError(f"query value of {key!r} is not a list of strings")
     return {k: list(v) for k, v in query.items()}
+
+
+def _expiry(claims: Any) -> int | None:
+    """The access token's `exp` from the connect event's claims (`{name: [values]}`)."""
+    values = claims.get("exp") if isinstance(claims, dict) else None
+    value = values[0] if isinstance(values, list) and values else values
+    try:
+        return int(value) if isinstance(value, str | int) else None
+    except ValueError:
+        return None
 
 
 def reject_code(status: int) -> str:

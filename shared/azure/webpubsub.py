@@ -12,7 +12,7 @@ from azure.messaging.webpubsubservice.aio import WebPubSubServiceClient
 
 from shared.azure.calls import DEFAULT_POLICY, CallPolicy, bounded
 from shared.core.runtime import ClientAccess
-from shared.core.transport import Jsonable
+from shared.core.transport import Jsonable, Subscriber
 
 JSON = "application/json"
 
@@ -54,6 +54,20 @@ class WebPubSubTransport:
             "publish", self.client.send_to_group(topic, frame, excluded=excluded, content_type=JSON)
         )
 
+    async def subscribers(self, topic: str) -> list[Subscriber]:
+        """`GET /api/hubs/{hub}/groups/{group}/connections` (api-version 2024-12-01; SDK 1.3.0
+        `list_connections(group=...)`), every page."""
+
+        async def every_page() -> list[Subscriber]:
+            return [
+                Subscriber(member.connection_id, member.user_id or None)
+                async for member in self.client.list_connections(group=topic)
+            ]
+
+        return await bounded(
+            "realtime service failed to list subscribers", every_page(), self.policy
+        )
+
     async def connection_exists(self, channel_id: str) -> bool:
         exists = await bounded(
             "realtime service failed to check a connection",
@@ -65,7 +79,8 @@ class WebPubSubTransport:
     async def client_access(
         self, *, user_id: str | None, minutes_to_expire: int = 60
     ) -> ClientAccess:
-        """A client URL and token with no group roles: it needs none."""
+        """A client URL and token with no group roles: it needs none. Negotiate sets
+        `minutes_to_expire` so that it never outlives the Bearer token it came from."""
         result = await bounded(
             "realtime service failed to give client access",
             self.client.get_client_access_token(

@@ -15,7 +15,7 @@ from shared.core import telemetry
 from shared.core.channel import Channel, ChannelStatus
 from shared.core.connection import Context, dump_session, load_context, states_copy
 from shared.core.errors import ChannelError, InternalServerError, NotFoundError
-from shared.core.event_hub import EventHub
+from shared.core.event_hub import EventHub, user_topic
 from shared.core.events import (
     Accept,
     ConnectedEvent,
@@ -31,13 +31,15 @@ from shared.core.frames import decode, error_frame, reply_frame, routing_key, se
 from shared.core.logs import channel_logger
 from shared.core.middleware import invoke
 from shared.core.outbound import Outbound
+from shared.core.ratelimit import STATE_KEY as RATE_KEY
+from shared.core.ratelimit import RateLimit, take_all
 from shared.core.rules import Resolved
 from shared.core.services import Interaction, ServiceBuilder, Services
 from shared.core.session import SESSION_KEY, Session, UserSession, check_user_id
 from shared.core.stores import ConnectionRecord, ConnectionStore
 from shared.core.transport import Transport
 from shared.core.validation import dump_opening_data, opening_data_from_query, validate_opening_data
-from shared.core.wiring import ChannelRegistry, Route
+from shared.core.wiring import ChannelDefinition, ChannelRegistry, Route
 
 log = channel_logger("channels")
 _LIFECYCLE = frozenset({"connect", "connected", "disconnect"})
@@ -55,14 +57,22 @@ class Call:
 
 
 class _StoreSink:
-    """Session and state changes, written to the connection record as they are made."""
+    """Session and state changes, written to the connection record as they are made; the
+    connection follows its session's user into the user's topic (send_to_user)."""
 
-    def __init__(self, store: ConnectionStore, channel_id: str) -> None:
+    def __init__(
+        self, store: ConnectionStore, channel_id: str, hub: EventHub, user: str | None
+    ) -> None:
         self._store = store
         self._channel_id = channel_id
+        self._hub = hub
+        self._user = user
 
     async def save_session(self, session: Session | None) -> None:
         await self._store.save_session(self._channel_id, dump_session(session))
+        new = session.user_id if session else None
+        await self._hub.bind_user(self._channel_id, self._user, new)
+        self._user = new
 
     async def save_state(self, state: Any) -> None:
         await self._store.save_state(self._channel_id, state)
@@ -164,7 +174,7 @@ class Dispatcher:
             except ChannelError as exc:
                 self.logger.info("connect refused: %s %s", exc.name, exc.message)
                 return Reject(exc.status, exc.message)
-            ctx.session = call.services.user_session.get()
+            ctx.session = call.services.user_session.get()  # may differ from the opening one
             ctx.state = call.channel.state_json
             ctx.pending = tuple(call.outbound.pending)
             topics = tuple(call.outbound.topics)
@@ -179,6 +189,8 @@ class Dispatcher:
                 pending=ctx.pending,
             )
         )
+        if ctx.session is not None:  # send_to_user reaches it from the start
+            topics = (*topics, user_topic(ctx.session.user_id))
         return Accept(event.user_id, states_copy(ctx), topics)
 
     def _opening_session(self, event: ConnectEvent) -> Session | None:
@@ -188,7 +200,8 @@ class Dispatcher:
         carried = event.query.get(SESSION_KEY)
         if carried:
             return self.services.jwt.connect_session(carried[0], check_user_id(event.user_id))
-        return Session(user_id=check_user_id(event.user_id))
+        # Without negotiate's copy, the session ends with the access token the service checked.
+        return Session(user_id=check_user_id(event.user_id), expires_at=event.expires_at)
 
     # -- connected: deliver on_connect's frames, run on_connected ---------------------------
 
@@ -219,11 +232,13 @@ class Dispatcher:
         key: str | None = None
         value: Any = None
         call: Call | None = None
+        rate: dict[str, int] | None = None
         try:
             parsed = decode(ctx.channel, event)
             key, value = routing_key(ctx.channel, parsed)
             route, data, key, value = select(ctx.channel, parsed, key, value)
             action = str(value) if key else "message"
+            rate = take_all(_limits(ctx.channel, route, action), event.states.get(RATE_KEY))
             call = self._call(ctx, event.channel_id, route, action)
             result = await self._run(call, data, action)
             frame = reply_frame(key, value, result)
@@ -245,7 +260,8 @@ class Dispatcher:
             ctx.state = call.channel.state_json
             refresh = True
         ctx.pending = ()
-        return Reply(frame, states_copy(ctx) if refresh else {})
+        states = states_copy(ctx) if refresh else {}
+        return Reply(frame, states if rate is None else {**states, RATE_KEY: rate})
 
     # -- disconnected: run on_disconnect, forget the connection ------------------------------
 
@@ -298,7 +314,12 @@ class Dispatcher:
             if connecting
             else _AfterConnect()
             if after_connect
-            else _StoreSink(self.store, channel_id)
+            else _StoreSink(
+                self.store,
+                channel_id,
+                self.services.event_hub,
+                ctx.session.user_id if ctx.session else None,
+            )
         )
         channel: Channel[Any, Any] = Channel(
             channel_id,
@@ -318,7 +339,7 @@ class Dispatcher:
             logger=logging.LoggerAdapter(self.logger, extra),
             user_session=UserSession(ctx.session, sink),
             channel=channel,
-            event_hub=EventHub(outbound),
+            event_hub=EventHub(outbound, self.store),
         )
         outbound.services = services
         return Call(route, services, channel, outbound, rules)
@@ -350,3 +371,8 @@ class Dispatcher:
             await self.transport.send(channel_id, error_frame(None, None, error))
         except ChannelError:
             self.logger.warning("could not send the error to %s", channel_id)
+
+
+def _limits(channel: ChannelDefinition, route: Route, action: str) -> list[tuple[str, RateLimit]]:
+    limits = [("*", channel.rate_limit)] if channel.rate_limit else []
+    return [*limits, (action, route.rate_limit)] if route.rate_limit else limits

@@ -58,6 +58,19 @@ class ValidationError(ChannelError):
     status = 422
 
 
+class TooManyRequestsError(ChannelError):
+    """A rate limit refused the call; `retry_after` says, in seconds, when one will pass."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def to_body(self) -> dict[str, Any]:
+        return {**super().to_body(), "retryAfter": self.retry_after}
+
+
 class InternalServerError(ChannelError):
     status = 500
 

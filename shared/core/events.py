@@ -19,6 +19,7 @@ class ConnectEvent:
     query: dict[str, list[str]]
     user_id: str | None = None
     states: dict[str, Any] = field(default_factory=dict)
+    expires_at: int | None = None  # when the client's access token expires (epoch seconds)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Accept:
 
     user_id: str | None = None
     states: dict[str, Any] = field(default_factory=dict)
-    topics: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()  # subscribed as the connection opens, with no extra call
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import pydantic
 from pydantic import BaseModel, TypeAdapter
 
 from shared.core.errors import ChannelError, WiringError
+from shared.core.ratelimit import RateLimit
 from shared.core.services import ChannelServices, Interaction, Middleware, Permission, Services
 from shared.core.session import Session
 from shared.core.validation import validation_error
@@ -69,6 +70,7 @@ class ChannelFunction:
     takes_input: bool  # a message or plain function: `data` is validated against input_type
     permissions: tuple[Permission, ...] = ()
     state_type: Any = None  # from `ChannelServices[Room, State]`
+    rate_limit: RateLimit | None = None  # per connection in a channel, per user over HTTP
 
     @functools.cached_property
     def input_adapter(self) -> TypeAdapter[Any] | None:
@@ -151,6 +153,7 @@ def _build(
     docs: Docs | None,
     middleware: Sequence[Middleware],
     permissions: Sequence[Permission] = (),
+    rate_limit: str | None = None,
 ) -> ChannelFunction:
     where = _location(fn)
     if not inspect.iscoroutinefunction(fn):
@@ -208,6 +211,7 @@ def _build(
         takes_input=takes_input,
         permissions=tuple(permissions),
         state_type=state,
+        rate_limit=RateLimit.parse(rate_limit),
     )
 
 
@@ -229,6 +233,7 @@ class _Decorator:
         docs: Docs | None = None,
         middleware: Sequence[Middleware] = (),
         permissions: Sequence[Permission] = (),
+        rate_limit: str | None = None,
     ) -> Callable[[Handler], ChannelFunction]: ...
     def __call__(
         self,
@@ -239,10 +244,12 @@ class _Decorator:
         docs: Docs | None = None,
         middleware: Sequence[Middleware] = (),
         permissions: Sequence[Permission] = (),
+        rate_limit: str | None = None,
     ) -> ChannelFunction | Callable[[Handler], ChannelFunction]:
+        """`rate_limit="20/10s"`: calls per connection (per user over HTTP)."""
         if fn is not None:
             return _build(fn, self.kind, auth, docs, middleware)
-        return lambda f: _build(f, self.kind, auth, docs, middleware, permissions)
+        return lambda f: _build(f, self.kind, auth, docs, middleware, permissions, rate_limit)
 
 
 channel_func = _Decorator(FunctionKind.MESSAGE)

@@ -7,6 +7,8 @@ into its web framework's response.
 from __future__ import annotations
 
 import logging
+import math
+import time
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from shared.core.jwt_service import JwtService
 from shared.core.logs import channel_logger
 from shared.core.middleware import invoke
 from shared.core.outbound import Outbound
+from shared.core.ratelimit import RateLimit
 from shared.core.runtime import Runtime
 from shared.core.services import Interaction
 from shared.core.session import SESSION_KEY, Session, UserSession
@@ -38,6 +41,8 @@ from shared.core.wiring import ChannelDefinition
 
 log = channel_logger("channels.http")
 NEGOTIATE_ROUTE = "/api/negotiate"  # its name in telemetry
+
+ACCESS_MINUTES = 60  # an access token's life when no Bearer token bounds it
 
 
 def require_plain(fn: ChannelFunction, where: str) -> None:
@@ -77,6 +82,11 @@ class HttpResult:
     status: int
     body: Any = None  # JSON-able; None means no body
 
+    def headers(self) -> dict[str, str]:
+        """Retry-After (whole seconds, rounded up) on a 429."""
+        wait = self.body.get("retryAfter") if isinstance(self.body, dict) else None
+        return {"Retry-After": str(math.ceil(wait))} if isinstance(wait, int | float) else {}
+
 
 def error_result(exc: ChannelError) -> HttpResult:
     return HttpResult(exc.status, exc.to_body())
@@ -106,17 +116,21 @@ async def call_function(
     body: bytes,
     authorization: str | None,
     auth: bool | None = None,
+    rate_limit: str | RateLimit | None = None,
 ) -> HttpResult:
     """Run a plain function for an HTTP request: JSON body in, JSON result out.
 
     Auth: the given `auth`, else the function's own, else required (a Bearer JWT). App-wide
     rules (by the function's tags) apply as in a channel; a failed permission is a 403.
+    Rate limit: the given one, else the function's own, counted per user (a request with no
+    session is not counted).
     """
     if telemetry.state.instruments is not None:
         return await telemetry.observe_http(
-            route, lambda: _call_function(runtime, fn, route, body, authorization, auth)
+            route,
+            lambda: _call_function(runtime, fn, route, body, authorization, auth, rate_limit),
         )
-    return await _call_function(runtime, fn, route, body, authorization, auth)
+    return await _call_function(runtime, fn, route, body, authorization, auth, rate_limit)
 
 
 async def _call_function(
@@ -126,8 +140,10 @@ async def _call_function(
     body: bytes,
     authorization: str | None,
     auth: bool | None,
+    rate_limit: str | RateLimit | None,
 ) -> HttpResult:
     needs_auth = auth if auth is not None else fn.auth if fn.auth is not None else True
+    limit = RateLimit.parse(rate_limit) or fn.rate_limit
     try:
         parts = runtime.parts
         session = bearer_session(parts.jwt, authorization)
@@ -136,6 +152,8 @@ async def _call_function(
             # Refused before the body is read: an anonymous caller costs no parsing. (A
             # middleware may establish the session from the body, so it gets the body.)
             raise UnauthorizedError(unauthorized)
+        if limit is not None and session is not None:
+            parts.user_limits.take(route, session.user_id, limit)
         data = decode_json(body, "request body") if body else {}
         rules = runtime.registry.rules.resolve(fn.docs.tags if fn.docs else ())
         outbound = Outbound(
@@ -145,7 +163,7 @@ async def _call_function(
             fn.services_type,
             logger=logging.LoggerAdapter(log, {"route": route}),
             user_session=UserSession(session),
-            event_hub=EventHub(outbound),
+            event_hub=EventHub(outbound, parts.store),
         )
         outbound.services = services
         result = await invoke(
@@ -202,7 +220,10 @@ async def _negotiate(
         session, carried = parts.jwt.connect_token(token) if token else (None, None)
         if parts.negotiator is None:
             raise InternalServerError("this runtime has no negotiate step")
-        access = await parts.negotiator.client_access(user_id=session.user_id if session else None)
+        access = await parts.negotiator.client_access(
+            user_id=session.user_id if session else None,
+            minutes_to_expire=_access_minutes(session),
+        )
     except ChannelError as exc:
         return error_result(exc)
     except Exception:
@@ -244,3 +265,13 @@ def _channel_of(
             else "name a channel: /api/negotiate/<route> or ?channel=<name>"
         )
     return by_name, opening
+
+
+def _access_minutes(session: Session | None) -> int:
+    """An access token never outlives the Bearer token it came from (whole minutes, down)."""
+    if session is None or session.expires_at is None:
+        return ACCESS_MINUTES
+    minutes = min(ACCESS_MINUTES, int(session.expires_at - time.time()) // 60)
+    if minutes < 1:
+        raise UnauthorizedError("the token expires within a minute: get a new one to connect")
+    return minutes

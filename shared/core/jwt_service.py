@@ -113,8 +113,13 @@ class JwtService:
         user_id = claims.get("userId") or claims.get("sub")
         if not isinstance(user_id, str) or not user_id:
             raise UnauthorizedError("token has no userId")
-        role = claims.get("role")
-        return Session(user_id=check_user_id(user_id), role=role if isinstance(role, str) else None)
+        role, name, exp = claims.get("role"), claims.get("name"), claims.get("exp")
+        return Session(
+            user_id=check_user_id(user_id),
+            role=role if isinstance(role, str) else None,
+            name=name if isinstance(name, str) and name else None,
+            expires_at=int(exp) if isinstance(exp, int | float) else None,
+        )
 
 
 def _checked(setting: str, secret: str | None) -> str:

@@ -43,7 +43,8 @@ async def invoke(
     """Run `fn` behind `middleware`: the auth check, input validation, permissions, the call.
 
     `unauthorized` is the message when a session is required and missing; None when the call
-    needs none. The checks run inside the middleware, so a middleware may set the session.
+    needs none. A session whose token has expired is refused as well (it ends with its
+    token). The checks run inside the middleware, so a middleware may set the session.
     `permissions` (app-wide ones by tag, then the function's) each get the validated input.
     """
 
@@ -51,6 +52,8 @@ async def invoke(
         session = services.user_session.get()
         if unauthorized is not None and session is None:
             raise UnauthorizedError(unauthorized)
+        if unauthorized is not None and session is not None and session.expired():
+            raise UnauthorizedError("your session has expired: authenticate again")
         valid = fn.validate_input(data)
         for check in (*permissions, *fn.permissions):
             if not await permitted(check, services, valid, session):

@@ -23,7 +23,7 @@ from pydantic_core import to_jsonable_python
 from shared.core.errors import InternalServerError
 from shared.core.services import FrameMiddleware, Logger, Outgoing, Services
 from shared.core.topics import payload_adapter
-from shared.core.transport import Jsonable, Transport
+from shared.core.transport import Jsonable, Subscriber, Transport
 from shared.core.validation import describe
 
 _log = logging.getLogger("channels")
@@ -124,6 +124,9 @@ class Outbound:
 
     async def connection_exists(self, channel_id: str) -> bool:
         return await self._transport.connection_exists(channel_id)
+
+    async def subscribers(self, topic: str) -> list[Subscriber]:
+        return await self._transport.subscribers(topic)
 
     async def send(self, channel_id: str, frame: Jsonable) -> None:
         if channel_id == self.channel_id:

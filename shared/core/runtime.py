@@ -6,13 +6,14 @@ hands them to `assemble`; everything above (services, dispatcher, HTTP functions
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.core.database import Database
 from shared.core.dispatcher import Dispatcher
 from shared.core.event_hub import EventHub
 from shared.core.jwt_service import JwtService
+from shared.core.ratelimit import UserRateLimiter
 from shared.core.services import AppServices, ServiceBuilder, ServiceValues
 from shared.core.stores import ConnectionStore
 from shared.core.transport import Transport
@@ -29,7 +30,9 @@ class ClientAccess:
 
 
 class Negotiator(Protocol):
-    async def client_access(self, *, user_id: str | None) -> ClientAccess:
+    async def client_access(
+        self, *, user_id: str | None, minutes_to_expire: int = 60
+    ) -> ClientAccess:
         """A URL and token for one client, with no group permissions: it needs none."""
 
 
@@ -43,6 +46,8 @@ class Parts:
     dispatcher: Dispatcher
     negotiator: Negotiator | None = None
     closers: tuple[Any, ...] = ()
+    # HTTP routes' limits per user, in this process (see README "Rate limits")
+    user_limits: UserRateLimiter = field(default_factory=UserRateLimiter)
 
     @property
     def jwt(self) -> JwtService:
@@ -80,7 +85,7 @@ def assemble(
     logged and sent (production)."""
     services = ServiceBuilder(
         jwt=jwt,
-        event_hub=EventHub(transport),
+        event_hub=EventHub(transport, store),
         database=database,
         app=app_services,
         overrides=overrides,

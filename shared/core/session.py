@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from shared.core.errors import BadRequestError
@@ -39,6 +40,15 @@ class Session(BaseModel):
 
     user_id: str
     role: str | None = None
+    # left out of the stored copy when unset, so a session stays as small as it was
+    name: str | None = Field(default=None, exclude_if=lambda v: v is None)  # for display only
+    expires_at: int | None = Field(default=None, exclude_if=lambda v: v is None)  # epoch s
+
+    def expired(self, now: float | None = None, leeway: int = 5) -> bool:
+        """True once the token the session came from has expired (with the JWT check's leeway)."""
+        if self.expires_at is None:
+            return False
+        return (time.time() if now is None else now) > self.expires_at + leeway
 
     @field_validator("user_id")
     @classmethod

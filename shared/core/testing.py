@@ -85,9 +85,17 @@ class ChannelTestEnvironment:
         return self.jwt.sign(claims, expires_in=expires_in)
 
     def communicator(
-        self, channel: str, *, user_id: str | None = None, **opening_data: str
+        self,
+        channel: str,
+        *,
+        user_id: str | None = None,
+        expires_at: int | None = None,
+        **opening_data: str,
     ) -> ChannelCommunicator:
-        return ChannelCommunicator(self, f"conn-{next(self._ids)}", channel, opening_data, user_id)
+        """`user_id` and `expires_at`: as a negotiated access token gives them at connect."""
+        return ChannelCommunicator(
+            self, f"conn-{next(self._ids)}", channel, opening_data, user_id, expires_at
+        )
 
 
 class ChannelCommunicator:
@@ -100,8 +108,10 @@ class ChannelCommunicator:
         channel: str,
         opening_data: dict[str, str],
         user_id: str | None,
+        expires_at: int | None = None,
     ) -> None:
         self.env = env
+        self.expires_at = expires_at
         self.channel_id = channel_id
         self.channel = channel
         self.opening_data = opening_data
@@ -115,7 +125,7 @@ class ChannelCommunicator:
         """The connect event, then (when accepted) the connected event, as the service does."""
         query = {"channel": [self.channel], **{k: [v] for k, v in self.opening_data.items()}}
         result = await self.env.dispatcher.dispatch(
-            ConnectEvent(self.channel_id, query, self.user_id, dict(self.states))
+            ConnectEvent(self.channel_id, query, self.user_id, dict(self.states), self.expires_at)
         )
         if isinstance(result, Reject):
             self.env.transport.forget(self.channel_id)
@@ -125,6 +135,10 @@ class ChannelCommunicator:
         for topic in result.topics:  # joined as the connection opens, as the service does
             await self.env.transport.subscribe(topic, self.channel_id)
         self.connected = True
+        if result.user_id:  # the service knows the connection's user from now on
+            self.env.transport.users[self.channel_id] = result.user_id
+        for topic in result.topics:
+            await self.env.transport.subscribe(topic, self.channel_id)
         await self.env.dispatcher.dispatch(
             ConnectedEvent(self.channel_id, self.user_id, dict(self.states))
         )

@@ -10,11 +10,20 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared.core.errors import NotFoundError
 
 Jsonable = Any  # a value that json.dumps accepts
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One connection subscribed to a topic, as the realtime service knows it."""
+
+    channel_id: str
+    user_id: str | None  # None when the service does not know the user (authenticated later)
 
 
 class Transport(Protocol):
@@ -33,6 +42,9 @@ class Transport(Protocol):
     async def publish(self, topic: str, frame: Jsonable, exclude: str | None = None) -> None:
         """Send one JSON frame to every subscriber of a topic but `exclude`: one call."""
 
+    async def subscribers(self, topic: str) -> list[Subscriber]:
+        """The connections subscribed to a topic now (the service's own list)."""
+
     async def connection_exists(self, channel_id: str) -> bool:
         """Whether the service still holds this connection open."""
 
@@ -49,6 +61,7 @@ class MemoryTransport:
 
     def __init__(self) -> None:
         self.topics: defaultdict[str, set[str]] = defaultdict(set)
+        self.users: dict[str, str] = {}  # channel id -> the user id the connection opened with
         self.closed: dict[str, str | None] = {}
         self._listeners: dict[str, FrameListener] = {}
         self._joined: defaultdict[str, set[str]] = defaultdict(set)  # topics of each connection
@@ -60,6 +73,7 @@ class MemoryTransport:
         """The client is gone (closed, refused, or never finished its handshake): no more
         frames, and it leaves every topic."""
         self._listeners.pop(channel_id, None)
+        self.users.pop(channel_id, None)
         for topic in self._joined.pop(channel_id, ()):
             self._leave(topic, channel_id)
 
@@ -100,3 +114,6 @@ class MemoryTransport:
             if channel_id != exclude and listener is not None:
                 text = json.dumps(frame) if text is None else text
                 listener(channel_id, text)
+
+    async def subscribers(self, topic: str) -> list[Subscriber]:
+        return [Subscriber(c, self.users.get(c)) for c in sorted(self.topics.get(topic, ()))]

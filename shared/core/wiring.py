@@ -12,6 +12,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from shared.core.errors import WiringError
 from shared.core.functions import ChannelFunction, FunctionKind
+from shared.core.ratelimit import RateLimit
 from shared.core.routes import RoutePattern
 from shared.core.rules import AppRules
 from shared.core.services import FrameMiddleware, Middleware
@@ -26,6 +27,7 @@ class Action:
     func: ChannelFunction
     auth: bool | None = None
     middleware: Sequence[Middleware] = ()
+    rate_limit: str | None = None  # "20/10s": frames per connection to this action
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Route:
     auth: bool  # entry's auth, else the function's, else the channel's
     middleware: tuple[Middleware, ...]  # channel -> wiring entry -> function
     tags: tuple[str, ...] = ()  # the channel's tags, then the function's (for app rules)
+    rate_limit: RateLimit | None = None  # entry's, else the function's
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class ChannelDefinition:
     state_type: Any = None  # the model of `channel.get_state()`; None: any JSON
     frame_middleware: tuple[FrameMiddleware, ...] = ()
     pattern: RoutePattern = field(default_factory=lambda: RoutePattern("/"), compare=False)
+    rate_limit: RateLimit | None = None  # every frame of a connection, whatever the action
 
     @functools.cached_property
     def state_adapter(self) -> TypeAdapter[Any] | None:
@@ -115,15 +119,20 @@ def _as_action(entry: Any, where: str) -> Action:
     if isinstance(entry, ChannelFunction):
         return Action(entry)
     if isinstance(entry, Mapping):
-        unknown = set(entry) - {"func", "auth", "middleware"}
+        unknown = set(entry) - {"func", "auth", "middleware", "rate_limit"}
         if unknown or "func" not in entry:
             raise WiringError(
-                f"{where}: a wiring entry takes 'func' and optionally 'auth', 'middleware'; "
-                f"got {sorted(entry)}"
+                f"{where}: a wiring entry takes 'func' and optionally 'auth', 'middleware', "
+                f"'rate_limit'; got {sorted(entry)}"
             )
         if not isinstance(entry["func"], ChannelFunction):
             raise WiringError(f"{where}: {_describe(entry['func'])} is not a channel function")
-        return Action(entry["func"], entry.get("auth"), tuple(entry.get("middleware", ())))
+        return Action(
+            entry["func"],
+            entry.get("auth"),
+            tuple(entry.get("middleware", ())),
+            entry.get("rate_limit"),
+        )
     raise WiringError(f"{where}: {_describe(entry)} is not a channel function")
 
 
@@ -157,7 +166,11 @@ def _route(
     )
     fn_tags = tuple(fn.docs.tags) if fn.docs is not None else ()
     tags = tuple(dict.fromkeys((*channel_tags, *fn_tags)))
-    return Route(fn, auth, (*channel_mw, *action.middleware, *fn.middleware), tags)
+    try:
+        limit = RateLimit.parse(action.rate_limit) or fn.rate_limit
+    except WiringError as exc:
+        raise WiringError(f"{where}: {exc}") from None
+    return Route(fn, auth, (*channel_mw, *action.middleware, *fn.middleware), tags, limit)
 
 
 def wire_channel(
@@ -176,6 +189,7 @@ def wire_channel(
     state: Any = None,
     frame_middleware: Sequence[FrameMiddleware] = (),
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    rate_limit: str | None = None,
     registry: ChannelRegistry | None = None,
 ) -> ChannelDefinition:
     """Wire a channel and add it to the registry. Wrong wiring raises `WiringError` here.
@@ -183,10 +197,16 @@ def wire_channel(
     `route` addresses the channel at negotiate (`/chat/:room`: `:room` is opening data);
     `on_connect` decides at connect time (raise to refuse); `on_connected` runs once the
     socket is open; `state` is the model of `channel.get_state()`; `frame_middleware` wraps
-    every frame the channel sends.
+    every frame the channel sends. `rate_limit="20/10s"` bounds the frames of each
+    connection, whatever the action; an action's own limit (on its function or wiring entry)
+    counts as well.
     """
     where = _caller()
     ctx = f"channel '{name}' ({where})"
+    try:
+        channel_limit = RateLimit.parse(rate_limit)
+    except WiringError as exc:
+        raise WiringError(f"{ctx}: {exc}") from None
     if not name or not name.replace("-", "").replace("_", "").isalnum():
         raise WiringError(f"{ctx}: a channel name is letters, digits, '-' and '_'")
     if not route.startswith("/"):
@@ -255,6 +275,7 @@ def wire_channel(
         state_type=state_type,
         frame_middleware=tuple(frame_middleware),
         pattern=pattern,
+        rate_limit=channel_limit,
     )
     (registry if registry is not None else default_registry).add(channel)
     return channel

@@ -64,7 +64,10 @@ class ClientEndpoint:
         self._tokens = tokens
         self._base_url = base_url
 
-    async def client_access(self, *, user_id: str | None) -> ClientAccess:
+    async def client_access(
+        self, *, user_id: str | None, minutes_to_expire: int = 60
+    ) -> ClientAccess:
+        # the token is for connecting only (TOKEN_SECONDS); negotiate's bound is longer
         token = self._tokens.issue(user_id)
         url = f"{self._base_url}?access_token={token}"
         return ClientAccess(url=url, base_url=self._base_url, token=token)

@@ -79,7 +79,9 @@ class ClientEndpointRoute:
             await ws.prepare(request)
             socket = Socket(channel_id, ws, user_id=user_id, states=states)
             self.transport.attach(socket)
-            for topic in result.topics:  # joined as it opens, as the service does with `groups`
+            if user_id:  # as the service: it knows the user the access token named
+                self.transport.users[channel_id] = user_id
+            for topic in result.topics:  # the connect response's groups
                 await self.transport.subscribe(topic, channel_id)
             await self.dispatcher.dispatch(ConnectedEvent(channel_id, user_id, dict(states)))
             await self._serve(socket)

@@ -15,15 +15,17 @@ EXPECTED_CALLS = {
     "connect": (1, 0),
     # states carry the record and the welcome on_connect returned: send it, read nothing
     "connected": (0, 1),
-    # states carry the session slot from connect on: only the new session is written
-    "message: authenticate (sets the session)": (1, 0),
+    # states carry the session slot from connect on: only the new session is written; joins
+    # the user's topic (send_to_user), the room, and tells the room (presence)
+    "message: authenticate (sets the session)": (1, 3),
     # the hot path: states carry the record, so only the history query itself
     "message: history (states carry the record)": (1, 0),
     "message: history (no states: reads the table)": (2, 0),
     # claim the message id, store the row, one publish however many subscribers, mark it
     # published: what makes a retry store and broadcast nothing twice (issue 10, row 3)
     "message: sendMessage (store + publish)": (3, 1),
-    "disconnected": (1, 0),
+    # deletes the record; tells the room who left
+    "disconnected": (1, 1),
 }
 
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -64,10 +65,12 @@ async def test_a_fresh_process_serves_the_next_event_with_the_same_opening_data_
     sent = frame(result)
     assert sent["action"] == "sendMessage" and sent["message"] == "from elsewhere"
     copy = result["states"]["channel"]
+    expires_at = copy["session"].pop("expiresAt")  # the token's exp: the session ends with it
+    assert isinstance(expires_at, int) and expires_at > time.time()
     assert copy == {
         "name": "chat",
         "openingData": {"room": "lobby"},
-        "session": {"userId": "erin", "role": "admin"},
+        "session": {"userId": "erin", "role": "admin", "joined": "lobby"},
     }
 
     history = frame(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -197,7 +198,10 @@ async def test_guest_token_is_a_short_lived_hs256_token_for_the_name(
     from tests.conftest import JWT_SECRET
 
     claims = pyjwt.decode(out["token"], JWT_SECRET, algorithms=["HS256"])
-    assert (claims["userId"], claims["role"]) == ("Grace", "guest")
+    # a user id of its own; the name is for display
+    assert re.fullmatch(r"guest-[0-9a-f]{16}", claims["userId"])
+    assert (claims["name"], claims["role"]) == ("Grace", "guest")
+    assert (out["userId"], out["name"]) == (claims["userId"], "Grace")
     assert claims["exp"] - claims["iat"] == out["expiresIn"] == 3600
 
 
@@ -229,6 +233,8 @@ async def test_channel_docs_describe_actions_auth_and_schemas(triggers: dict[str
         "history": True,
         "broadcastToRoom": True,
         "processJob": True,
+        "members": True,
+        "sendDirect": True,
     }
     assert actions["authenticate"]["errors"] == ["UnauthorizedError"]
     assert actions["sendMessage"]["input"]["required"] == ["message"]

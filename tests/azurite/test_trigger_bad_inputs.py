@@ -214,4 +214,6 @@ async def test_a_token_without_a_user_is_unauthorized_and_an_odd_role_is_dropped
     ok = await send(triggers, conn, {"action": "authenticate", "token": token(sub="sam", role=5)})
     assert ok == {"action": "authenticate", "authenticated": True}
     states = conn[1]
-    assert states["channel"]["session"] == {"userId": "sam", "role": None}
+    session = states["channel"]["session"]
+    assert session.pop("expiresAt") > 0  # the token's exp
+    assert session == {"userId": "sam", "role": None, "joined": "general"}

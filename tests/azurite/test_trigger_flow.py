@@ -7,6 +7,7 @@ Azurite; the REST calls the app makes to Web PubSub are recorded.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -64,11 +65,12 @@ async def test_seed_client_flow(
     assert stored is not None and stored["Channel"] == "chat"
     assert json.loads(stored["OpeningData"]) == {"room": "general"}
     states = accepted["states"]
-    # on_connect ran at connect: its room subscription rides in the response, no REST call
-    assert accepted["groups"] == ["room:general"]
+    # on_connect ran at connect: chat joins the room only on authenticate, so no group yet,
+    # and no REST call
+    assert "groups" not in accepted
     assert recorder.kinds() == []
 
-    # connected: the welcome on_connect returned is sent now that the socket exists
+    # connected: the welcome is sent; the room is joined on authenticate, not before
     assert await triggers["webpubsub_connected"](request=payloads.connected(cid, states)) is None
     assert recorder.kinds() == ["send_to_connection"]
     assert recorder.calls[0].body == {"welcome": "Welcome to general!"}
@@ -92,10 +94,23 @@ async def test_seed_client_flow(
     assert frame(reply) == {"action": "authenticate", "authenticated": True}
     states.update(reply["states"])
     stored = await connection_entity(tables, cid)
-    assert stored is not None and json.loads(stored["Session"]) == {
+    assert stored is not None
+    session = json.loads(stored["Session"])
+    assert session.pop("expiresAt") > time.time()
+    assert session == {"userId": "alice", "role": "user", "joined": "general"}
+    # authenticating joins the user's topic and the room, and tells the room
+    assert [(c.kind, c.path) for c in recorder.calls] == [
+        ("add_to_group", f"/groups/user:alice/connections/{cid}"),
+        ("add_to_group", f"/groups/room:general/connections/{cid}"),
+        ("send_to_group", "/groups/room:general/:send"),
+    ]
+    assert recorder.calls[2].body == {
+        "type": "presence",
+        "event": "join",
         "userId": "alice",
-        "role": "user",
+        "room": "general",
     }
+    assert recorder.calls[2].query["excluded"] == [cid]
 
     recorder.calls.clear()
     reply = await triggers["webpubsub_message"](
@@ -154,7 +169,8 @@ async def test_hot_path_reads_no_table_once_states_carry_the_session(
         request=payloads.message(cid, {"action": "history", "limit": 1}, states)
     )
     assert frame(reply)["action"] == "history"
-    assert "states" not in reply  # nothing changed, nothing to merge
+    # the session and record are unchanged: only the rate limit's one timestamp is merged
+    assert list(reply["states"]) == ["rate"]
 
 
 async def test_connect_with_invalid_opening_data_is_rejected_naming_the_field(

@@ -106,7 +106,14 @@ async def test_a_guest_token_given_to_negotiate_keeps_its_role_on_the_connection
     assert accepted is not None and accepted["userId"] == "gina"
     stored = await connection_entity(tables, cid)
     assert stored is not None
-    assert json.loads(stored["Session"]) == {"userId": "gina", "role": "guest"}
+    session = json.loads(stored["Session"])
+    assert session == {
+        "userId": "gina",
+        "role": "guest",
+        "expiresAt": session["expiresAt"],
+        "joined": "general",  # a signed-in connection joins its room at connect
+    }
+    assert isinstance(session["expiresAt"], int)  # it ends with the Bearer token
     assert json.loads(stored["OpeningData"]) == {"room": "general"}  # the key is not data
     # the same session `authenticate` gives for the same token
     states = accepted["states"]

@@ -71,7 +71,7 @@ async def test_seed_flow_unauthorized_then_authenticated_send_reaches_the_other_
     }
     assert isinstance(sent["timestamp"], int)
 
-    expected = {"type": "message", "message": "hello room", "userId": "ada"}
+    expected = {"type": "message", "message": "hello room", "userId": ada.user_id, "name": "ada"}
     bob_got, ada_got = await asyncio.gather(bob.broadcasts_exactly(1), ada.broadcasts_exactly(0))
     assert bob_got == [{**expected, "timestamp": sent["timestamp"]}]
     assert ada_got == []  # never the sender
@@ -98,9 +98,11 @@ async def test_connection_record_holds_room_and_session_and_goes_when_the_socket
     await ada.authenticate()
     records = await chat_records(tables, room)
     by_user = {session_user(record): cid for cid, record in records.items()}
-    assert set(by_user) == {"ada", None}
-    ada_id = by_user["ada"]
-    assert json.loads(records[ada_id]["Session"]) == {"userId": "ada", "role": "guest"}
+    assert set(by_user) == {ada.user_id, None}
+    ada_id = by_user[ada.user_id]
+    session = json.loads(records[ada_id]["Session"])
+    assert session.pop("expiresAt") > 0  # the session ends with the guest token
+    assert session == {"userId": ada.user_id, "role": "guest", "name": "ada", "joined": room}
 
     await ada.close()
     await wait_until_deleted(tables, ada_id)

@@ -21,7 +21,7 @@ from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as sync_connect
 
 from devstack.stack import LocalStack
-from tests.e2e.chat_client import QUIET, TIMEOUT, guest_token, join, negotiate
+from tests.e2e.chat_client import QUIET, TIMEOUT, guest, join, negotiate
 
 pytestmark = pytest.mark.e2e
 
@@ -52,9 +52,10 @@ class Inbox:
 class SdkMember:
     """An SDK client in a chat room, with its server and group messages collected."""
 
-    def __init__(self, client: WebPubSubClient, token: str) -> None:
+    def __init__(self, client: WebPubSubClient, token: str, user_id: str) -> None:
         self.client = client
         self.token = token
+        self.user_id = user_id
         self.server = Inbox()
         self.group = Inbox()
 
@@ -63,7 +64,8 @@ class SdkMember:
             await self.server.add(args.data)
 
         async def on_group(args: Any) -> None:
-            await self.group.add((args.group, args.data))
+            if args.data.get("type") != "presence":  # room messages only
+                await self.group.add((args.group, args.data))
 
         await self.client.subscribe(CallbackType.SERVER_MESSAGE, on_server)
         await self.client.subscribe(CallbackType.GROUP_MESSAGE, on_group)
@@ -94,7 +96,8 @@ async def sdk_member(
             return (await negotiate(http, stack.host_url, "chat", room))["url"]
 
         client = WebPubSubClient(WebPubSubClientCredential(client_access_url))  # defaults
-        member = SdkMember(client, await guest_token(http, stack.host_url, name))
+        issued = await guest(http, stack.host_url, name)
+        member = SdkMember(client, issued["token"], issued["userId"])
         members.append(member)
         await member.open()
         return member
@@ -138,7 +141,7 @@ async def test_sdk_client_exchanges_the_chat_actions_and_gets_the_channel_replie
         "message": "from the sdk",
         "timestamp": sent["timestamp"],
     }
-    expected = {"type": "message", "message": "from the sdk", "userId": "ada"}
+    expected = {"type": "message", "message": "from the sdk", "userId": ada.user_id, "name": "ada"}
     assert await bob.broadcasts_exactly(1) == [{**expected, "timestamp": sent["timestamp"]}]
 
     reply = await bob.call("sendMessage", message="from a browser")
@@ -148,7 +151,8 @@ async def test_sdk_client_exchanges_the_chat_actions_and_gets_the_channel_replie
             {
                 "type": "message",
                 "message": "from a browser",
-                "userId": "bob",
+                "userId": bob.user_id,
+                "name": "bob",
                 "timestamp": reply["timestamp"],
             },
         )
@@ -193,7 +197,7 @@ async def test_sdk_client_recovers_a_dropped_socket_without_losing_a_message(
     await ada.server.wait(1)  # welcome
     await ada.call("authenticate", token=ada.token)
     info = await negotiate(http, stack.host_url, "chat", room)
-    token = await guest_token(http, stack.host_url, "bob")
+    token = (await guest(http, stack.host_url, "bob"))["token"]
     with sync_connect(info["url"], open_timeout=TIMEOUT) as ws:
         await recover_and_deliver(ada, BlockingMember(ws, token), tables)
 
@@ -218,7 +222,8 @@ async def recover_and_deliver(
     assert ada.client._ws is not dropped
     assert ada.client._connection_id == connection_id
     record = await tables.get_table_client("connections").get_entity(connection_id, "connection")
-    assert json.loads(record["Session"]) == {"userId": "ada", "role": "guest"}
+    session = json.loads(record["Session"])
+    assert (session["userId"], session["name"], session["role"]) == (ada.user_id, "ada", "guest")
     sent = await ada.call("sendMessage", message="after the drop")  # no second authenticate
     assert sent == {
         "action": "sendMessage",
@@ -227,4 +232,4 @@ async def recover_and_deliver(
         "timestamp": sent["timestamp"],
     }
     frame = bob.recv()
-    assert (frame["message"], frame["userId"]) == ("after the drop", "ada")
+    assert (frame["message"], frame["userId"]) == ("after the drop", ada.user_id)

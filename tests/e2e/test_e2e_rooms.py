@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from devstack.stack import LocalStack
-from tests.e2e.chat_client import ChatClient, guest_token, join
+from tests.e2e.chat_client import ChatClient, guest_token, join, signed_token
 
 pytestmark = pytest.mark.e2e
 
@@ -39,9 +39,9 @@ async def test_every_send_reaches_exactly_the_other_members_of_its_own_room(
     received = await asyncio.gather(*(c.broadcasts_exactly(MEMBERS - 1) for c in everyone))
 
     for client, frames in zip(everyone, received, strict=True):
-        others = {c.name for c in rooms[client.room] if c is not client}
+        others = {(c.name, c.user_id) for c in rooms[client.room] if c is not client}
         assert {(f["type"], f["message"], f["userId"]) for f in frames} == {
-            ("message", f"from {name}", name) for name in others
+            ("message", f"from {name}", user) for name, user in others
         }, client.name
     for client in everyone:
         await client.close()
@@ -52,7 +52,7 @@ async def test_http_broadcast_reaches_every_member_of_the_room_and_no_other_room
 ) -> None:
     members = await join_room(http, stack.host_url, room)
     outsider = await join(http, stack.host_url, f"{room}-other", "outsider")
-    token = await guest_token(http, stack.host_url, "announcer")
+    token = signed_token(userId="announcer", role="moderator")
 
     async with http.post(
         f"{stack.host_url}/api/broadcast",
@@ -82,5 +82,23 @@ async def test_http_broadcast_without_a_token_is_refused_and_reaches_nobody(
         assert response.status == 401
         body = await response.json()
     assert body["errorName"] == "UnauthorizedError"
+    assert await member.broadcasts_exactly(0) == []
+    await member.close()
+
+
+async def test_a_guest_cannot_broadcast_into_a_room(
+    stack: LocalStack, http: aiohttp.ClientSession, room: str
+) -> None:
+    member = await join(http, stack.host_url, room, "listener")
+    token = await guest_token(http, stack.host_url, "mallory")
+    async with http.post(
+        f"{stack.host_url}/api/broadcast",
+        json={"room": room, "message": "spam"},
+        headers={"Authorization": f"Bearer {token}"},
+    ) as response:
+        assert response.status == 403
+        body = await response.json()
+    assert body["errorName"] == "ForbiddenError"
+    assert "admin or moderator role" in body["error"]
     assert await member.broadcasts_exactly(0) == []
     await member.close()

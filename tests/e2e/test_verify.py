@@ -18,7 +18,7 @@ from aiohttp import web
 from devstack.serve import Served, serve
 from devstack.stack import EMULATOR_KEY, WEBHOOK_PATH, LocalStack
 from tests.conftest import STACK_SETTINGS
-from tests.e2e.chat_client import guest_token
+from tests.e2e.chat_client import guest_token, signed_token
 
 pytestmark = pytest.mark.e2e
 
@@ -72,6 +72,9 @@ async def test_verify_passes_every_step_against_the_local_stack(stack: LocalStac
     assert status == 0, lines
     assert [line(lines, step).split(" ", 1)[0] for step in STEPS] == ["PASS"] * len(STEPS)
     assert line(lines, "sendMessage").endswith("verify-b got it, verify-a did not")
+    assert line(lines, "broadcast") == (
+        "PASS broadcast: a guest is refused (403); pass a moderator's --token to check delivery"
+    )
     assert lines[-1] == "verify: all steps passed"
     assert_no_secret(lines)
 
@@ -79,10 +82,20 @@ async def test_verify_passes_every_step_against_the_local_stack(stack: LocalStac
 async def test_verify_uses_a_given_token_and_never_prints_it(
     stack: LocalStack, http: aiohttp.ClientSession
 ) -> None:
-    token = await guest_token(http, stack.host_url, "operator")
+    token = signed_token(userId="operator", role="moderator")  # may broadcast
     status, lines = await run_verify(stack.host_url, VERIFY_TOKEN=token)
     assert status == 0, lines
+    assert line(lines, "broadcast") == "PASS broadcast: both clients got it"
     assert_no_secret(lines, token)
+
+
+async def test_verify_with_a_guest_token_sees_the_broadcast_refused(
+    stack: LocalStack, http: aiohttp.ClientSession
+) -> None:
+    token = await guest_token(http, stack.host_url, "operator")
+    status, lines = await run_verify(stack.host_url, VERIFY_TOKEN=token)
+    assert status == 1
+    assert line(lines, "broadcast").startswith("FAIL broadcast: POST /api/broadcast answered 403")
 
 
 async def test_verify_names_a_forged_token_at_authenticate(stack: LocalStack) -> None:

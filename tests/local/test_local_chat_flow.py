@@ -12,7 +12,7 @@ import aiohttp
 from shared.core.jwt_service import JwtService
 from shared.local import load_app
 from tests.e2e.chat_client import join
-from tests.local.conftest import Served, serve
+from tests.local.conftest import JWT_SECRET, Served, serve
 
 
 async def test_seed_flow_welcome_unauthorized_authenticate_send_to_the_room_and_history(
@@ -39,7 +39,7 @@ async def test_seed_flow_welcome_unauthorized_authenticate_send_to_the_room_and_
         "timestamp": sent["timestamp"],
     }
 
-    expected = {"type": "message", "message": "hello room", "userId": "ada"}
+    expected = {"type": "message", "message": "hello room", "userId": ada.user_id, "name": "ada"}
     bob_got, ada_got, cy_got = await asyncio.gather(
         bob.broadcasts_exactly(1), ada.broadcasts_exactly(0), cy.broadcasts_exactly(0)
     )
@@ -77,10 +77,17 @@ async def test_broadcast_route_reaches_every_member_of_the_room(
         json={"room": "news", "message": "to all"},
         headers={"Authorization": f"Bearer {ada.token}"},
     ) as response:
+        assert response.status == 403  # a guest may not broadcast
+    moderator = JwtService(JWT_SECRET).sign({"userId": "mod", "role": "moderator"})
+    async with http.post(
+        f"{server.url}/api/broadcast",
+        json={"room": "news", "message": "to all"},
+        headers={"Authorization": f"Bearer {moderator}"},
+    ) as response:
         assert response.status == 204
     for client in (ada, bob):
         got = await client.broadcast()
-        assert (got["message"], got["userId"]) == ("to all", "ada")
+        assert (got["message"], got["userId"]) == ("to all", "mod")
         await client.close()
 
 

@@ -10,7 +10,7 @@ import shutil
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, ViewportSize, async_playwright, expect
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Flags for a root user on a machine with no outside network (see the env notes).
@@ -45,9 +45,15 @@ async def launch() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-async def join(browser: Browser, base_url: str, room: str, name: str) -> Page:
+async def join(
+    browser: Browser,
+    base_url: str,
+    room: str,
+    name: str,
+    viewport: ViewportSize | None = None,
+) -> Page:
     """Open the chat page, join `room` as `name`, wait for the welcome and the session."""
-    page = await browser.new_page()
+    page = await browser.new_page(viewport=viewport or {"width": 1280, "height": 800})
     await page.goto(f"{base_url}/api/chat")
     await page.get_by_test_id("room").fill(room)
     await page.get_by_test_id("name").fill(name)
@@ -62,38 +68,55 @@ async def say(page: Page, text: str) -> None:
     await page.get_by_test_id("send").click()
 
 
+def messages(page: Page, text: str | None = None) -> Locator:
+    """The page's chat lines, or those whose text is `text`."""
+    found = page.get_by_test_id("chat-message")
+    return found if text is None else found.filter(has=page.locator(".text", has_text=text))
+
+
+async def user_id(page: Page) -> str:
+    """The guest user id the page signed in with."""
+    value = await page.evaluate("document.body.dataset.userId")
+    assert isinstance(value, str) and value.startswith("guest-")
+    return value
+
+
 async def two_pages_chat(browser: Browser, base_url: str) -> None:
     """Two pages in a room chat; a third loads the history; a page elsewhere sees nothing."""
     ada = await join(browser, base_url, "browser-room", "Ada")
     bob = await join(browser, base_url, "browser-room", "Bob")
     await say(ada, "hello Bob")
-    await expect(bob.get_by_test_id("chat-message").last).to_contain_text("Ada:hello Bob")
-    await expect(ada.get_by_test_id("chat-message").last).to_contain_text("Ada:hello Bob")
+    await expect(messages(bob, "hello Bob").locator(".who")).to_have_text("Ada")
+    await expect(messages(ada, "hello Bob")).to_have_attribute("data-mine", "true")
     await say(bob, "hi Ada!")
-    await expect(ada.get_by_test_id("chat-message").last).to_contain_text("Bob:hi Ada!")
+    await expect(messages(ada, "hi Ada!").locator(".who")).to_have_text("Bob")
 
-    # a third member loads the history on joining
+    # a third member loads the history on joining, with a sentence saying so
     cy = await join(browser, base_url, "browser-room", "Cy")
-    await expect(cy.get_by_test_id("chat-message")).to_have_count(2)
+    await expect(messages(cy)).to_have_count(2)
+    await expect(cy.get_by_test_id("history-note")).to_have_text("Here are the last 2 messages.")
 
     # a page in another room sees none of it
     dee = await join(browser, base_url, "elsewhere", "Dee")
+    await expect(dee.get_by_test_id("history-note")).to_have_text("No messages yet. Say hello!")
     await say(ada, "only for browser-room")
-    await expect(bob.get_by_test_id("chat-message").last).to_contain_text("only for browser-room")
-    await expect(dee.get_by_test_id("chat-message")).to_have_count(0)
+    await expect(messages(bob, "only for browser-room")).to_have_count(1)
+    await expect(messages(dee)).to_have_count(0)
 
 
 async def errors_are_readable(browser: Browser, base_url: str) -> None:
-    """A refused message and a refused room, each shown as a readable line."""
+    """A refused message and a refused room, each shown as a sentence."""
     page = await join(browser, base_url, "errors-room", "Eve")
     await page.evaluate("document.getElementById('message').removeAttribute('maxlength')")
     await say(page, "x" * 2001)
     await expect(page.get_by_test_id("error").last).to_have_text(
-        "ValidationError 422 (sendMessage): invalid input: message: "
-        "String should have at most 2000 characters"
+        "Your message was not sent: invalid input: message: String should have at most 2000 "
+        "characters"
     )
-    # a bad room is refused before connecting, with the field named
+    # a bad room is refused before connecting, saying what a room name is
     await page.get_by_test_id("room").fill("no spaces allowed")
     await page.get_by_test_id("join").click()
-    await expect(page.get_by_test_id("error").last).to_contain_text("invalid opening data: room")
+    await expect(page.get_by_test_id("error").last).to_have_text(
+        "A room name uses letters, digits, - and _ only (no spaces), up to 64 characters."
+    )
     await expect(page.get_by_test_id("status")).to_have_text("Could not connect.")

@@ -68,7 +68,8 @@ async def test_on_connect_topics_ride_in_the_accept_and_its_frames_arrive_once_o
         ConnectEvent("conn-x", {"channel": ["c"], "room": ["lobby"]})
     )
     assert isinstance(accepted, Accept)
-    assert accepted.topics == ("room:lobby",)  # its own subscription: no call to the service
+    # its own subscription, and its session's user topic (send_to_user): no call to the service
+    assert accepted.topics == ("room:lobby", "user:from-connect")
     assert env.transport.topics["room:lobby"] == {"x-other"}  # another connection's: a call
     assert env.store.records["conn-x"].pending == ({"step": "joined"}, {"welcome": "lobby"})
 

@@ -44,6 +44,7 @@ async def test_a_retry_after_a_failed_publish_broadcasts_once_and_stores_one_row
 ) -> None:
     env = ChannelTestEnvironment()
     ada, bob = await joined(env, "ada"), await joined(env, "bob")
+    assert (await ada.receive_json())["event"] == "join"  # bob's presence notice
     fail_publish_once(env, monkeypatch)
     frame = {"action": "sendMessage", "message": "hello", "id": "msg-1"}
 
@@ -68,6 +69,7 @@ async def test_a_retry_after_a_failed_publish_broadcasts_once_and_stores_one_row
 async def test_a_retry_after_success_replies_the_same_and_broadcasts_nothing_more() -> None:
     env = ChannelTestEnvironment()
     ada, bob = await joined(env, "ada"), await joined(env, "bob")
+    assert (await ada.receive_json())["event"] == "join"  # bob's presence notice
     first = await ask(ada, {"action": "sendMessage", "message": "once", "id": "m-2"})
     again = await ask(ada, {"action": "sendMessage", "message": "once", "id": "m-2"})
     assert again == first
