@@ -7,7 +7,8 @@ Azurite (Table Storage) is real; Web PubSub's REST API is a recorder at the unit
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+import secrets
+from collections.abc import AsyncIterator, Generator, Iterator
 
 import pytest
 
@@ -59,7 +60,24 @@ STACK_SETTINGS = {"GUEST_LOGIN": "true", "WebPubSubHub": "channels"}
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
-    """The whole local stack (Azurite, Web PubSub emulator, Functions host), once per run."""
-    with LocalStack(settings=STACK_SETTINGS) as running:
+    """The whole local stack (Azurite, Web PubSub emulator, Functions host), once per run.
+
+    As strict as Azure: the host checks the webhook's `?code=` (the emulator's event handler
+    URL carries it). A child that stops fails the run with its name, last lines and log folder.
+    """
+    with LocalStack(settings=STACK_SETTINGS, webhook_key=secrets.token_urlsafe(24)) as running:
         yield running
         running.check()  # a child that died during the run fails the last teardown
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used the stack shows the stack's log folder and last lines (kept)."""
+    report = yield
+    running = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and isinstance(running, LocalStack):
+        running.failed = True  # keep the logs of this run
+        report.sections.append(("local stack logs", running.tails()))
+    return report

@@ -61,6 +61,7 @@ class Service:
         self.stopping = True
         for hub in self.hubs.values():
             for connection in list(hub.connections.values()):
+                connection.inbox.close()
                 connection.close_socket(1001, "The service is stopping")
         for task in list(self._background):
             task.cancel()
@@ -159,6 +160,7 @@ class Service:
         if connection.state is ConnectionState.CLOSED:
             return
         connection.state = ConnectionState.CLOSED
+        connection.inbox.close()
         if connection.grace_timer is not None:
             connection.grace_timer.cancel()
             connection.grace_timer = None

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -76,7 +77,20 @@ def _decode_states(value: str | None) -> dict[str, Any] | None:
     return decoded if isinstance(decoded, dict) else None
 
 
+def shown(url: str) -> str:
+    """An event handler URL fit for a log line or an error: its query (`?code=`) left out."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
 class UpstreamClient:
+    """Sends events upstream. Each event's timeout counts from when its request is sent.
+
+    The pool has no limit: a connection has at most one blocking event in flight (its frames
+    are handled in order), so the number of requests is bounded by the connections, and no
+    event waits for a pool slot behind other connections' events.
+    """
+
     def __init__(self, access_key: str, origin: str, timeout: float) -> None:
         self.access_key = access_key
         self.origin = origin
@@ -92,7 +106,12 @@ class UpstreamClient:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+            # sock_read bounds the wait for the answer; the pool wait (none here) is not counted.
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=None, sock_connect=self.timeout, sock_read=self.timeout
+            )
+            connector = aiohttp.TCPConnector(limit=0)
+            self._session = aiohttp.ClientSession(timeout=timeout, connector=connector)
         return self._session
 
     async def validate(self, url: str) -> None:
@@ -109,11 +128,11 @@ class UpstreamClient:
                     allowed = response.headers.getall("WebHook-Allowed-Origin", [])
                     status = response.status
             except (aiohttp.ClientError, TimeoutError) as exc:
-                raise UpstreamError(f"event handler {url} unreachable: {exc}") from exc
+                raise UpstreamError(f"event handler {shown(url)} unreachable: {exc!r}") from exc
             origins = {o.strip().lower() for value in allowed for o in value.split(",")}
             if not (200 <= status < 300) or not ({"*", self.origin.lower()} & origins):
                 raise UpstreamError(
-                    f"event handler {url} failed abuse-protection validation "
+                    f"event handler {shown(url)} failed abuse-protection validation "
                     f"(status {status}, WebHook-Allowed-Origin {allowed!r})"
                 )
             self._validated.add(url)
@@ -159,4 +178,4 @@ class UpstreamClient:
                     states=response.headers.get(STATE_HEADER),
                 )
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UpstreamError(f"event {ce_type} to {url} failed: {exc!r}") from exc
+            raise UpstreamError(f"event {ce_type} to {shown(url)} failed: {exc!r}") from exc
