@@ -20,6 +20,10 @@ from typing import Any
 import azure.functions as func
 
 
+# protos.BindingInfo.DataType: the worker's message prints the number.
+_DATA_TYPE_NUMBERS = {"undefined": 0, "string": 1, "binary": 2, "stream": 3}
+
+
 class FunctionLoadError(RuntimeError):
     """The worker refuses to load a function (its message, as the worker words it)."""
 
@@ -51,10 +55,11 @@ def check_annotations(
             )
         if issubclass(annotation, str | bytes):
             continue
-        if data_type:
+        number = _DATA_TYPE_NUMBERS.get(data_type.lower(), 0)
+        if number:
             raise FunctionLoadError(
                 function_name,
-                f'{name!r} binding type "{binding_type}" and dataType "{data_type}" in '
+                f'{name!r} binding type "{binding_type}" and dataType "{number}" in '
                 f"function.json do not match the corresponding function parameter's Python "
                 f'type annotation "{annotation.__name__}"',
             )
