@@ -22,6 +22,7 @@ from shared.errors import (
     PayloadTooLargeError,
     ServiceUnavailableError,
     UnsupportedMediaTypeError,
+    cause_of,
 )
 from shared.event_hub import EventHub
 from shared.events import (
@@ -102,7 +103,7 @@ class Dispatcher:
             else:
                 await self.disconnected(event)
         except ChannelError as exc:  # a storage outage while loading the connection, say
-            self.logger.warning("%s failed: %s", type(event).__name__, exc.message)
+            self.logger.warning("%s failed: %s%s", type(event).__name__, exc.message, cause_of(exc))
             if isinstance(event, ConnectEvent):
                 return Reject("serverError", exc.message)
             if isinstance(event, MessageEvent):
@@ -186,7 +187,13 @@ class Dispatcher:
             result = await self._run(route, services, data, action)
             frame = reply_frame(key, value, result)
         except ChannelError as exc:
-            self.logger.info("message on %s failed: %s %s", event.channel_id, exc.name, exc.message)
+            self.logger.info(
+                "message on %s failed: %s %s%s",
+                event.channel_id,
+                exc.name,
+                exc.message,
+                cause_of(exc),
+            )
             frame = error_frame(key, value, exc)
         except Exception:
             self.logger.exception("message handler failed on %s", event.channel_id)
@@ -283,10 +290,12 @@ class Dispatcher:
         error = exc if isinstance(exc, ChannelError) else InternalServerError("internal error")
         if not isinstance(exc, ChannelError):
             self.logger.error("on_connect failed for %s", channel_id, exc_info=exc)
+        elif exc.status >= 500:
+            self.logger.warning("on_connect failed for %s: %s%s", channel_id, exc, cause_of(exc))
         try:
             await self.transport.send(channel_id, error_frame(None, None, error))
-        except ServiceUnavailableError:
-            self.logger.warning("could not send the error to %s", channel_id)
+        except ServiceUnavailableError as failed:
+            self.logger.warning("could not send the error to %s%s", channel_id, cause_of(failed))
 
 
 def _decode(channel: ChannelDefinition, event: MessageEvent) -> Any:

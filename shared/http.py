@@ -20,6 +20,7 @@ from shared.errors import (
     InternalServerError,
     NotFoundError,
     UnauthorizedError,
+    cause_of,
 )
 from shared.functions import ChannelFunction
 from shared.jwt_service import JwtService
@@ -40,6 +41,8 @@ class HttpResult:
 
 
 def error_result(exc: ChannelError) -> HttpResult:
+    if exc.status >= 500:  # the client reads the message; the log also says why
+        log.warning("%s: %s%s", exc.name, exc.message, cause_of(exc))
     return HttpResult(exc.status, exc.to_body())
 
 
