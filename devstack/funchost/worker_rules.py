@@ -19,7 +19,6 @@ from typing import Any
 
 import azure.functions as func
 
-
 # protos.BindingInfo.DataType: the worker's message prints the number.
 _DATA_TYPE_NUMBERS = {"undefined": 0, "string": 1, "binary": 2, "stream": 3}
 

@@ -100,8 +100,6 @@ async def host(sample_module: ModuleType, env_settings: dict[str, str]) -> Async
     specs = index(find_function_app(sample_module))
     runner, url = await _start(build_app(specs, ROOT))
     async with aiohttp.ClientSession() as session:
-        yield Host(
-            url=url, app_module=sample_module, service=service, session=session, specs=specs
-        )
+        yield Host(url=url, app_module=sample_module, service=service, session=session, specs=specs)
     await runner.cleanup()
     await fake_runner.cleanup()

@@ -119,7 +119,7 @@ def on_message(request: {annotation}) -> None:
         (
             "dict",
             "",
-            'cannot load the on_message function: type of request binding in function.json '
+            "cannot load the on_message function: type of request binding in function.json "
             '"webPubSubTrigger" does not match its Python annotation "dict"',
         ),
         (
@@ -127,7 +127,7 @@ def on_message(request: {annotation}) -> None:
             ', data_type="STRING"',
             "cannot load the on_message function: 'request' binding type \"webPubSubTrigger\" "
             'and dataType "1" in function.json do not match the corresponding function '
-            "parameter's Python type annotation \"HttpRequest\"",
+            'parameter\'s Python type annotation "HttpRequest"',
         ),
         ("str | None", "", "binding request has invalid non-type annotation"),
     ],

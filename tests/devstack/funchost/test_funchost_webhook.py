@@ -273,7 +273,6 @@ async def test_str_return_is_ignored(host: Host) -> None:
     assert await response.read() == b""
 
 
-
 async def test_invalid_data_type_in_reply_is_500(host: Host) -> None:
     host.app_module.REPLIES["message"] = {"data": "x", "dataType": "hello"}
     response = await post(host, cloud_event("message", user=True), b"x", "text/plain")
