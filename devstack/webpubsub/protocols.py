@@ -171,7 +171,8 @@ async def _user_event(
 ) -> bool:
     """Raise a blocking user event and hand the handler's answer to the caller.
 
-    False when the event failed and the connection is being closed.
+    False when the event failed (the connection is being closed, or its answer was over the
+    size limit); any ack has been sent then.
     """
     try:
         result = await service.user_event(
@@ -194,6 +195,21 @@ async def _user_event(
         service.close_connection(
             connection, f"The event handler answered {result.status}: {message}", INTERNAL_ERROR
         )
+        return False
+    limit = service.config.max_frame_size
+    if len(result.body) > limit:
+        # Not delivered, as the service delivers no message over 1 MB.
+        log.warning(
+            "the event handler's answer to %s is %d bytes, over the %d-byte message limit: "
+            "not delivered",
+            connection.id,
+            len(result.body),
+            limit,
+        )
+        if ack_id is not None:
+            connection.send_control(
+                ack_message(ack_id, ("InternalServerError", "the answer is over the size limit"))
+            )
         return False
     if result.status != 204 and result.body:
         connection.deliver(Outgoing(_response_payload(result.content_type, result.body)))
