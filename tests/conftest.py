@@ -54,8 +54,13 @@ def app_settings(azurite: Azurite, recorder: RestRecorder) -> Iterator[dict[str,
 
 
 # Whatever the environment of the run holds (app_settings above changes it), the stack
-# serves guest tokens on the hub the end-to-end tests name.
-STACK_SETTINGS = {"GUEST_LOGIN": "true", "WebPubSubHub": "channels"}
+# serves guest tokens on the hub the end-to-end tests name. Its JWT secret is this run's own,
+# so that a test can look for it in the stack's logs.
+STACK_SETTINGS = {
+    "GUEST_LOGIN": "true",
+    "WebPubSubHub": "channels",
+    "JWT_SECRET": "stack-" + secrets.token_urlsafe(40),
+}
 
 
 @pytest.fixture(scope="session")
