@@ -12,6 +12,7 @@ from devstack import logs
 from .config import (
     DEFAULT_HOST,
     DEFAULT_PORT,
+    DEFAULT_UPSTREAM_CONCURRENCY,
     DEFAULT_UPSTREAM_TIMEOUT,
     DEFAULT_UPSTREAM_URL,
     SYSTEM_EVENTS,
@@ -55,6 +56,12 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
         default=DEFAULT_UPSTREAM_TIMEOUT,
         help="seconds to wait for an event handler's answer, as the service does",
     )
+    parser.add_argument(
+        "--upstream-concurrency",
+        type=int,
+        default=DEFAULT_UPSTREAM_CONCURRENCY,
+        help="event requests outstanding at once; more wait their turn (not timed)",
+    )
     args = parser.parse_args(argv)
 
     system = frozenset(e.strip() for e in args.system_events.split(",") if e.strip())
@@ -75,6 +82,7 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
         default_upstream=default,
         grace_period=args.grace_period,
         upstream_timeout=args.upstream_timeout,
+        upstream_concurrency=args.upstream_concurrency,
     )
 
 

@@ -39,7 +39,10 @@ class Service:
         self.config = config
         self.hubs: dict[str, Hub] = {}
         self.upstream = UpstreamClient(
-            config.access_key, config.public_host, config.upstream_timeout
+            config.access_key,
+            config.public_host,
+            config.upstream_timeout,
+            config.upstream_concurrency,
         )
         self._background: set[asyncio.Task[None]] = set()
         self.stopping = False

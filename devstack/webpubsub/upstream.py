@@ -86,15 +86,20 @@ def shown(url: str) -> str:
 class UpstreamClient:
     """Sends events upstream. Each event's timeout counts from when its request is sent.
 
-    The pool has no limit: a connection has at most one blocking event in flight (its frames
-    are handled in order), so the number of requests is bounded by the connections, and no
-    event waits for a pool slot behind other connections' events.
+    At most `max_in_flight` requests are outstanding (one local host is not an autoscaled
+    Function App: a thousand invocations at once only make each one slow). Events wait for a
+    slot in arrival order, and that wait is not counted against their timeout. A connection
+    has at most one blocking event waiting (its frames are handled in order), so a slot goes
+    to each connection in turn: fair queuing.
     """
 
-    def __init__(self, access_key: str, origin: str, timeout: float) -> None:
+    def __init__(
+        self, access_key: str, origin: str, timeout: float, max_in_flight: int = 64
+    ) -> None:
         self.access_key = access_key
         self.origin = origin
         self.timeout = timeout
+        self._slots = asyncio.Semaphore(max_in_flight)
         self._session: aiohttp.ClientSession | None = None
         self._validated: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -106,7 +111,7 @@ class UpstreamClient:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            # sock_read bounds the wait for the answer; the pool wait (none here) is not counted.
+            # sock_read bounds the wait for the answer; the wait for a slot is not counted.
             timeout = aiohttp.ClientTimeout(
                 total=None, connect=None, sock_connect=self.timeout, sock_read=self.timeout
             )
@@ -169,7 +174,10 @@ class UpstreamClient:
         if context.states:
             headers[STATE_HEADER] = context.states
         try:
-            async with self._client().post(url, data=body, headers=headers) as response:
+            async with (
+                self._slots,
+                self._client().post(url, data=body, headers=headers) as response,
+            ):
                 content = await response.read()
                 return EventResult(
                     status=response.status,
