@@ -175,6 +175,7 @@ class LocalStack:
     def start(self, timeout: float = 60.0) -> LocalStack:
         try:
             self.check_ports()
+            self._say(f"logs of this run: {self.log_dir} (removed when it ends cleanly)")
             if self.azurite:
                 try:
                     self.azurite.start(timeout=timeout)
