@@ -82,7 +82,7 @@ async def run(events: int = 20_000) -> Figures:
 async def _calls_per_event(
     fns: dict[str, Any], proxy: CountingProxy, recorder: RestRecorder
 ) -> dict[str, tuple[int, int]]:
-    from shared.jwt_service import JwtService
+    from shared.core.jwt_service import JwtService
 
     out: dict[str, tuple[int, int]] = {}
     # warm up: the first use of a table creates it once per process

@@ -20,17 +20,17 @@ from channels.models import (
     Token,
     Welcome,
 )
-from shared.errors import UnauthorizedError
-from shared.functions import (
+from shared.core.errors import UnauthorizedError
+from shared.core.functions import (
     Docs,
     channel_connection_func,
     channel_disconnection_func,
     channel_func,
     func,
 )
-from shared.services import ChannelServices, Interaction, Next, Services
-from shared.session import Session
-from shared.wiring import wire_channel
+from shared.core.services import ChannelServices, Interaction, Next, Services
+from shared.core.session import Session
+from shared.core.wiring import wire_channel
 
 MESSAGES_TABLE = "messages"
 

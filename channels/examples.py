@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from channels.chat import MESSAGES_TABLE, now_ms, room_topic
 from channels.models import ChatMessage, Echo, Room, Sent, Welcome
-from shared.functions import (
+from shared.core.functions import (
     Docs,
     channel_connection_func,
     channel_disconnection_func,
     channel_func,
 )
-from shared.services import ChannelServices
-from shared.wiring import wire_channel
+from shared.core.services import ChannelServices
+from shared.core.wiring import wire_channel
 
 
 @channel_func(docs=Docs(summary="Handle chat messages", tags=["chat"]))

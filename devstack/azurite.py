@@ -10,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 
 from devstack.child import Child
-from shared.settings import AZURITE_CONNECTION_STRING
+from shared.azure.settings import AZURITE_CONNECTION_STRING
 
 ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = ROOT / "node_modules" / ".bin" / "azurite-table"

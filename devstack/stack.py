@@ -26,7 +26,7 @@ from types import TracebackType
 
 from devstack.azurite import Azurite, free_port
 from devstack.child import Child
-from shared.settings import EMULATOR_CONNECTION_STRING
+from shared.azure.settings import EMULATOR_CONNECTION_STRING
 
 ROOT = Path(__file__).resolve().parent.parent
 EMULATOR_KEY = EMULATOR_CONNECTION_STRING.split("AccessKey=")[1].split(";")[0]

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from shared.settings import EMULATOR_CONNECTION_STRING
+from shared.azure.settings import EMULATOR_CONNECTION_STRING
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080

@@ -16,7 +16,7 @@ import pytest
 
 from devstack.stack import EMULATOR_KEY, LocalStack
 from devstack.webpubsub.auth import connection_signature
-from shared.settings import AZURITE_CONNECTION_STRING
+from shared.azure.settings import AZURITE_CONNECTION_STRING
 from tests.conftest import STACK_SETTINGS
 from tests.e2e.chat_client import guest_token, join, negotiate
 

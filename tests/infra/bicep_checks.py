@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from shared.settings import APP_SETTINGS
+from shared.azure.settings import APP_SETTINGS
 from tests.infra.bicep_tree import (
     BicepFile,
     Infra,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from shared.settings import APP_SETTINGS
+from shared.azure.settings import APP_SETTINGS
 from tests.infra.bicep_checks import (
     CHECKS,
     NOT_SET_IN_AZURE,

@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from shared.errors import ForbiddenError
-from shared.functions import channel_connection_func, channel_func, func
-from shared.services import ChannelServices, Interaction, Next, Services
-from shared.session import Session
-from shared.testing import ChannelTestEnvironment
-from shared.wiring import Action, ChannelRegistry, wire_channel
+from shared.core.errors import ForbiddenError
+from shared.core.functions import channel_connection_func, channel_func, func
+from shared.core.services import ChannelServices, Interaction, Next, Services
+from shared.core.session import Session
+from shared.core.testing import ChannelTestEnvironment
+from shared.core.wiring import Action, ChannelRegistry, wire_channel
 
 
 class Nothing(BaseModel):
@@ -329,14 +329,13 @@ async def test_session_set_in_on_connect_reaches_the_next_message_through_the_ta
 
 
 async def test_a_runtime_keeps_the_parts_it_was_given() -> None:
-    from shared.runtime import ChannelRuntime, Parts
+    from shared.azure.runtime import ChannelRuntime
     from tests.support import payloads
 
     registry = ChannelRegistry()
     wire_channel(name="given", route="/given", auth=False, on_message=echo_any, registry=registry)
     env = ChannelTestEnvironment(registry)
-    d = env.dispatcher
-    runtime = ChannelRuntime(registry, parts=Parts(d.store, d.transport, d.database, d.jwt, d))
+    runtime = ChannelRuntime(registry, parts=env.parts)
     accepted = await runtime.handle_trigger(payloads.connect("given-1", {"channel": "given"}))
     assert accepted is not None and "code" not in accepted
     assert "given-1" in env.store.records

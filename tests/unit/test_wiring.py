@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from shared.errors import WiringError
-from shared.functions import channel_connection_func, channel_func, func
-from shared.services import ChannelServices, Services
-from shared.wiring import ChannelRegistry, wire_channel
+from shared.core.errors import WiringError
+from shared.core.functions import channel_connection_func, channel_func, func
+from shared.core.services import ChannelServices, Services
+from shared.core.wiring import ChannelRegistry, wire_channel
 
 
 class In(BaseModel):
@@ -125,8 +125,8 @@ def test_types_come_from_the_annotations_once() -> None:
 def test_only_a_plain_func_can_be_served_over_http() -> None:
     import azure.functions as azf
 
-    from shared.azure_app import wire_http
-    from shared.runtime import ChannelRuntime
+    from shared.azure.functions_app import wire_http
+    from shared.azure.runtime import ChannelRuntime
 
     with pytest.raises(
         WiringError,

@@ -1,0 +1,1 @@
+"""The Azure adapter: Web PubSub trigger payloads, negotiate, Table Storage, Functions wiring."""

@@ -1,0 +1,107 @@
+"""The protocol adapter: Web PubSub trigger payloads in, trigger return values out.
+
+The only module that knows the payload's shape (see DESIGN "The trigger payload, exactly"):
+a JSON string, `connectionContext` holding eventType ("System"/"User"), eventName,
+connectionId, userId and states; connect adds `query`; a user event adds `data` (always a
+string) and `dataType` ("Text"/"Json"/"Binary"); disconnected adds `reason`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from shared.core.events import (
+    Accept,
+    ConnectedEvent,
+    ConnectEvent,
+    DataType,
+    DisconnectedEvent,
+    Event,
+    MessageEvent,
+    Reject,
+    Reply,
+    Result,
+)
+
+# The extension serializes the enum by name; accept its numeric form too.
+_DATA_TYPES = {
+    "text": DataType.TEXT,
+    "json": DataType.JSON,
+    "binary": DataType.BINARY,
+    "2": DataType.TEXT,
+    "1": DataType.JSON,
+    "0": DataType.BINARY,
+}
+
+
+class TriggerPayloadError(ValueError):
+    """The trigger payload is not one the Web PubSub extension sends."""
+
+
+def parse(request: str | bytes | Mapping[str, Any]) -> Event:
+    try:
+        payload = json.loads(request) if isinstance(request, str | bytes) else dict(request)
+    except json.JSONDecodeError as exc:
+        raise TriggerPayloadError(f"trigger payload is not JSON: {exc.msg}") from exc
+    context = payload.get("connectionContext") if isinstance(payload, dict) else None
+    if not isinstance(context, dict):
+        raise TriggerPayloadError("trigger payload has no connectionContext")
+    channel_id = context.get("connectionId")
+    if not isinstance(channel_id, str) or not channel_id:
+        raise TriggerPayloadError("trigger payload has no connectionId")
+    kind = str(context.get("eventType", "")).lower()
+    name = str(context.get("eventName", "")).lower()
+    user_id = context.get("userId") or None
+    states = context.get("states") or {}
+    if not isinstance(states, dict):
+        raise TriggerPayloadError("connectionContext.states is not an object")
+
+    if kind in ("user", "1"):
+        data = payload.get("data")
+        data_type = _DATA_TYPES.get(str(payload.get("dataType", "text")).lower())
+        if data_type is None:
+            raise TriggerPayloadError(f"unknown dataType {payload.get('dataType')!r}")
+        return MessageEvent(
+            channel_id, data if data is not None else "", data_type, user_id, states
+        )
+    if kind not in ("system", "0"):
+        raise TriggerPayloadError(f"unknown eventType {context.get('eventType')!r}")
+    if name == "connect":
+        query = payload.get("query") or {}
+        return ConnectEvent(channel_id, {k: list(v) for k, v in query.items()}, user_id, states)
+    if name == "connected":
+        return ConnectedEvent(channel_id, user_id, states)
+    if name == "disconnected":
+        return DisconnectedEvent(channel_id, payload.get("reason"), user_id, states)
+    raise TriggerPayloadError(f"unknown system event {context.get('eventName')!r}")
+
+
+def reject_code(status: int) -> str:
+    """Web PubSub's connect-refusal code for a status (the service answers 401, 400 or 500)."""
+    if status == 401:
+        return "unauthorized"
+    return "serverError" if status >= 500 else "userError"
+
+
+def render(result: Result) -> dict[str, Any] | None:
+    """The dict the trigger function returns (a returned str would be ignored)."""
+    if result is None:
+        return None
+    if isinstance(result, Reject):
+        return {"code": reject_code(result.status), "errorMessage": result.message}
+    out: dict[str, Any] = {}
+    if isinstance(result, Accept):
+        if result.user_id:
+            out["userId"] = result.user_id
+    elif isinstance(result, Reply):
+        if result.frame is not None:
+            out["data"] = json.dumps(result.frame, separators=(",", ":"))
+            out["dataType"] = "json"
+        elif result.states:
+            out["data"] = ""
+            out["dataType"] = "text"
+    if result.states:
+        out["states"] = result.states
+    return out or None

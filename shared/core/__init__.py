@@ -1,0 +1,1 @@
+"""The transport-neutral channel runtime: it loads no Azure package."""

@@ -1,0 +1,75 @@
+"""Plain event and result objects: what the dispatcher works on, free of any transport."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class DataType(Enum):
+    TEXT = "text"
+    JSON = "json"
+    BINARY = "binary"
+
+
+@dataclass(frozen=True)
+class ConnectEvent:
+    channel_id: str
+    query: dict[str, list[str]]
+    user_id: str | None = None
+    states: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConnectedEvent:
+    channel_id: str
+    user_id: str | None = None
+    states: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MessageEvent:
+    channel_id: str
+    data: str | bytes
+    data_type: DataType
+    user_id: str | None = None
+    states: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DisconnectedEvent:
+    channel_id: str
+    reason: str | None = None
+    user_id: str | None = None
+    states: dict[str, Any] = field(default_factory=dict)
+
+
+Event = ConnectEvent | ConnectedEvent | MessageEvent | DisconnectedEvent
+
+
+@dataclass(frozen=True)
+class Accept:
+    """Accept a connection; `states` are kept by the service and come back on later events."""
+
+    user_id: str | None = None
+    states: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Refuse a connection: an HTTP-style status (401, 4xx, 5xx) and a message for the client."""
+
+    status: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The answer to a message: one JSON frame (None: nothing to send) and states to merge."""
+
+    frame: Any = None
+    states: dict[str, Any] = field(default_factory=dict)
+
+
+Result = Accept | Reject | Reply | None

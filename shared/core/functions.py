@@ -1,0 +1,247 @@
+"""Channel functions: plain async functions with typed input, output and opening data.
+
+Types come from the annotations, once, at decoration time:
+
+    @channel_func(auth=False, docs=Docs(summary="Authenticate", tags=["auth"]))
+    async def authenticate(services: ChannelServices[Room], data: Token) -> Authenticated: ...
+
+- `data`'s annotation is the input type (validated with pydantic on every call);
+- the return annotation is the output type (used for docs and JSON Schema);
+- `ChannelServices[Room]` on the first parameter declares the channel's opening data type;
+- a third parameter (conventionally `session`) receives the user session or None.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, overload
+
+import pydantic
+from pydantic import BaseModel, TypeAdapter
+
+from shared.core.errors import ChannelError, WiringError
+from shared.core.services import ChannelServices, Interaction, Middleware, Services
+from shared.core.session import Session
+from shared.core.validation import validation_error
+
+
+class FunctionKind(Enum):
+    MESSAGE = "message"  # input -> output, wired as on_message or an action
+    CONNECT = "connect"  # no input; its output is sent to the client on connect
+    DISCONNECT = "disconnect"  # receives the opening data; output ignored
+    PLAIN = "plain"  # transport-agnostic: wire it to a channel action and to HTTP
+
+
+@dataclass(frozen=True)
+class Docs:
+    summary: str | None = None
+    description: str | None = None
+    tags: Sequence[str] = ()
+    errors: Sequence[type[ChannelError]] = ()
+
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, eq=False)
+class ChannelFunction:
+    """A decorated function plus what the runtime needs to call it, computed once."""
+
+    handler: Handler
+    kind: FunctionKind
+    name: str
+    input_type: Any
+    output_type: Any
+    opening_data_type: type[BaseModel] | None
+    services_type: type[Services] | None  # a Services subclass declaring app services
+    wants_session: bool
+    auth: bool | None
+    docs: Docs | None
+    middleware: tuple[Middleware, ...]
+    location: str
+    takes_input: bool  # a message or plain function: `data` is validated against input_type
+
+    @functools.cached_property
+    def input_adapter(self) -> TypeAdapter[Any] | None:
+        """Built on first use, not at import: a cold start pays only for what its event uses."""
+        return TypeAdapter(self.input_type) if self.takes_input else None
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the undecorated function: decorated functions stay plain functions."""
+        return await self.handler(*args, **kwargs)
+
+    def validate_input(self, data: Any) -> Any:
+        """The input as the annotation types it; `ValidationError` naming the fields if not."""
+        if self.input_adapter is None:
+            return data
+        try:
+            return self.input_adapter.validate_python(data)
+        except pydantic.ValidationError as exc:
+            raise validation_error("input", exc) from exc
+
+    async def invoke(self, services: Services, data: Any, session: Session | None) -> Any:
+        if self.kind is FunctionKind.CONNECT:
+            return await (
+                self.handler(services, session) if self.wants_session else self.handler(services)
+            )
+        if self.wants_session:
+            return await self.handler(services, data, session)
+        return await self.handler(services, data)
+
+    def input_schema(self) -> dict[str, Any] | None:
+        if self.input_adapter is None:
+            return None
+        return self.input_adapter.json_schema(by_alias=True)
+
+    def output_schema(self) -> dict[str, Any] | None:
+        if self.output_type in (None, type(None), Any):
+            return None
+        return TypeAdapter(self.output_type).json_schema(by_alias=True, mode="serialization")
+
+
+def _location(fn: Callable[..., Any]) -> str:
+    # From the code object: no source file is read (inspect.getsourcelines would, at import).
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return getattr(fn, "__module__", "?")
+    return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+def _services_type(hint: Any) -> type[Services] | None:
+    """The `Services` class a function's first parameter asks for (None: the default one)."""
+    cls = typing.get_origin(hint) or hint
+    return cls if isinstance(cls, type) and issubclass(cls, Services) else None
+
+
+def _opening_data_type(hint: Any) -> type[BaseModel] | None:
+    """`Room` from `ChannelServices[Room]`, or from a subclass of `ChannelServices[Room]`."""
+    candidates = [hint, *getattr(hint, "__orig_bases__", ())]
+    for candidate in candidates:
+        origin = typing.get_origin(candidate)
+        if origin is not None and isinstance(origin, type) and issubclass(origin, ChannelServices):
+            args = typing.get_args(candidate)
+            if args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+                return args[0]
+    return None
+
+
+def _build(
+    fn: Handler,
+    kind: FunctionKind,
+    auth: bool | None,
+    docs: Docs | None,
+    middleware: Sequence[Middleware],
+) -> ChannelFunction:
+    where = _location(fn)
+    if not inspect.iscoroutinefunction(fn):
+        raise WiringError(f"{fn.__qualname__} ({where}) must be an async function")
+    params = list(inspect.signature(fn).parameters.values())
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception as exc:
+        raise WiringError(
+            f"cannot resolve annotations of {fn.__qualname__} ({where}): {exc}"
+        ) from exc
+
+    first = hints.get(params[0].name) if params else None
+    opening = _opening_data_type(first)
+    expected = {
+        FunctionKind.CONNECT: (1, 2),
+        FunctionKind.DISCONNECT: (2, 2),
+        FunctionKind.MESSAGE: (2, 3),
+        FunctionKind.PLAIN: (2, 3),
+    }[kind]
+    if not expected[0] <= len(params) <= expected[1]:
+        shapes = {
+            FunctionKind.CONNECT: "(services[, session])",
+            FunctionKind.DISCONNECT: "(services, opening_data)",
+            FunctionKind.MESSAGE: "(services, data[, session])",
+            FunctionKind.PLAIN: "(services, data[, session])",
+        }
+        raise WiringError(
+            f"{fn.__qualname__} ({where}) takes {len(params)} parameters; "
+            f"a {kind.value} function takes {shapes[kind]}"
+        )
+
+    input_type: Any = None
+    takes_input = kind in (FunctionKind.MESSAGE, FunctionKind.PLAIN)
+    if takes_input:
+        input_type = hints.get(params[1].name, Any)
+    elif kind is FunctionKind.DISCONNECT:
+        data_hint = hints.get(params[1].name)
+        if isinstance(data_hint, type) and issubclass(data_hint, BaseModel):
+            opening = opening or data_hint
+    wants_session = len(params) == expected[1] and kind is not FunctionKind.DISCONNECT
+    return ChannelFunction(
+        handler=fn,
+        kind=kind,
+        name=fn.__name__,
+        input_type=input_type,
+        output_type=hints.get("return", Any),
+        opening_data_type=opening,
+        services_type=_services_type(first),
+        wants_session=wants_session,
+        auth=auth,
+        docs=docs,
+        middleware=tuple(middleware),
+        location=where,
+        takes_input=takes_input,
+    )
+
+
+class _Decorator:
+    """Use bare (`@channel_func`) or with options (`@channel_func(auth=False, docs=...)`)."""
+
+    def __init__(self, kind: FunctionKind) -> None:
+        self.kind = kind
+
+    @overload
+    def __call__(self, fn: Handler, /) -> ChannelFunction: ...
+    @overload
+    def __call__(
+        self,
+        fn: None = None,
+        /,
+        *,
+        auth: bool | None = None,
+        docs: Docs | None = None,
+        middleware: Sequence[Middleware] = (),
+    ) -> Callable[[Handler], ChannelFunction]: ...
+    def __call__(
+        self,
+        fn: Handler | None = None,
+        /,
+        *,
+        auth: bool | None = None,
+        docs: Docs | None = None,
+        middleware: Sequence[Middleware] = (),
+    ) -> ChannelFunction | Callable[[Handler], ChannelFunction]:
+        if fn is not None:
+            return _build(fn, self.kind, auth, docs, middleware)
+        return lambda f: _build(f, self.kind, auth, docs, middleware)
+
+
+channel_func = _Decorator(FunctionKind.MESSAGE)
+"""A channel message function: `(services, data[, session]) -> output`."""
+channel_connection_func = _Decorator(FunctionKind.CONNECT)
+"""Runs when a connection opens: `(services[, session]) -> output sent to the client`."""
+channel_disconnection_func = _Decorator(FunctionKind.DISCONNECT)
+"""Runs when a connection closes: `(services, opening_data) -> None`."""
+func = _Decorator(FunctionKind.PLAIN)
+"""A transport-agnostic function: wire it to a channel action and to an HTTP route."""
+
+__all__ = [
+    "ChannelFunction",
+    "Docs",
+    "FunctionKind",
+    "Interaction",
+    "channel_connection_func",
+    "channel_disconnection_func",
+    "channel_func",
+    "func",
+]

@@ -1,0 +1,138 @@
+"""Plain functions over HTTP, and the negotiate step, free of any web framework.
+
+Each returns an `HttpResult`; an adapter (shared/azure/functions_app.py, shared/local) turns it
+into its web framework's response.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from shared.core.errors import (
+    BadRequestError,
+    ChannelError,
+    InternalServerError,
+    NotFoundError,
+    UnauthorizedError,
+    cause_of,
+)
+from shared.core.functions import ChannelFunction
+from shared.core.jwt_service import JwtService
+from shared.core.middleware import invoke
+from shared.core.runtime import Runtime
+from shared.core.services import Interaction
+from shared.core.session import Session, UserSession
+from shared.core.validation import opening_data_from_query, validate_opening_data
+
+log = logging.getLogger("channels.http")
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    status: int
+    body: Any = None  # JSON-able; None means no body
+
+
+def error_result(exc: ChannelError) -> HttpResult:
+    if exc.status >= 500:  # the client reads the message; the log also says why
+        log.warning("%s: %s%s", exc.name, exc.message, cause_of(exc))
+    return HttpResult(exc.status, exc.to_body())
+
+
+def bearer_session(jwt: JwtService, authorization: str | None) -> Session | None:
+    """The session a `Bearer <JWT>` header carries; None without one; 401 when it is bad."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthorizedError("Authorization must be 'Bearer <token>'")
+    return jwt.session(token.strip())
+
+
+async def call_function(
+    runtime: Runtime,
+    fn: ChannelFunction,
+    *,
+    route: str,
+    body: bytes,
+    authorization: str | None,
+    auth: bool | None = None,
+) -> HttpResult:
+    """Run a plain function for an HTTP request: JSON body in, JSON result out.
+
+    Auth: the given `auth`, else the function's own, else required (a Bearer JWT).
+    """
+    needs_auth = auth if auth is not None else fn.auth if fn.auth is not None else True
+    try:
+        parts = runtime.parts
+        session = bearer_session(parts.jwt, authorization)
+        try:
+            data = json.loads(body) if body else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BadRequestError("request body is not valid JSON") from exc
+        services = parts.services.build(
+            fn.services_type,
+            logger=logging.LoggerAdapter(log, {"route": route}),
+            user_session=UserSession(session),
+        )
+
+        result = await invoke(
+            fn,
+            services,
+            data,
+            middleware=fn.middleware,
+            interaction=Interaction(None, route, data, session),
+            unauthorized=f"{route} needs 'Authorization: Bearer <token>'" if needs_auth else None,
+        )
+    except ChannelError as exc:
+        return error_result(exc)
+    except Exception:
+        log.exception("%s failed", route)
+        return error_result(InternalServerError("internal error"))
+    out = to_jsonable_python(result, by_alias=True)
+    return HttpResult(204) if out is None else HttpResult(200, out)
+
+
+async def negotiate(
+    runtime: Runtime, query: Mapping[str, str], authorization: str | None
+) -> HttpResult:
+    """`{url, baseUrl, accessToken}` for `?channel=<name>&<opening data>`.
+
+    The opening data is checked here, so a client learns about a bad room before it connects.
+    A valid `Bearer` token makes its userId the connection's user id.
+    """
+    try:
+        name = query.get("channel", "")
+        channel = runtime.registry.get(name)
+        if channel is None:
+            raise NotFoundError(
+                f"unknown channel '{name}'" if name else "name a channel: ?channel=<name>"
+            )
+        multi = {k: [v] for k, v in query.items()}
+        validate_opening_data(channel.opening_data_type, opening_data_from_query(multi))
+        parts = runtime.parts
+        session = bearer_session(parts.jwt, authorization)
+        if parts.negotiator is None:
+            raise InternalServerError("this runtime has no negotiate step")
+        access = await parts.negotiator.client_access(user_id=session.user_id if session else None)
+    except ChannelError as exc:
+        return error_result(exc)
+    except Exception:
+        log.exception("negotiate failed")
+        return error_result(InternalServerError("internal error"))
+    extra = urllib.parse.urlencode({k: v for k, v in query.items() if k != "access_token"})
+    return HttpResult(
+        200,
+        {
+            "url": f"{access.url}&{extra}",
+            "baseUrl": access.base_url,
+            "accessToken": access.token,
+        },
+    )

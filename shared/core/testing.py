@@ -1,0 +1,161 @@
+"""Test channels without a server, through the real dispatcher.
+
+    async def test_welcome():
+        env = ChannelTestEnvironment()
+        alice = env.communicator("chat", room="general")
+        assert (await alice.connect()).accepted
+        assert await alice.receive_json() == {"welcome": "Welcome to general!"}
+        await alice.send_json({"action": "authenticate", "token": env.token(userId="alice")})
+        assert (await alice.receive_json())["authenticated"] is True
+
+Connection state travels as the service carries it (states returned by one event come back
+on the next), store, topics and database live in memory, and frames pushed with
+`channel.send` or a publish arrive in order with the replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shared.core.database import MemoryDatabase
+from shared.core.events import (
+    Accept,
+    ConnectedEvent,
+    ConnectEvent,
+    DataType,
+    DisconnectedEvent,
+    MessageEvent,
+    Reject,
+    Reply,
+)
+from shared.core.jwt_service import JwtService
+from shared.core.runtime import assemble
+from shared.core.services import AppServices, ServiceValues
+from shared.core.stores import MemoryConnectionStore
+from shared.core.transport import MemoryTransport
+from shared.core.wiring import ChannelRegistry, default_registry
+
+TEST_JWT_SECRET = "test-secret-for-channel-tests-only-0123456789"
+
+
+@dataclass(frozen=True)
+class ConnectResult:
+    accepted: bool
+    status: int | None = None  # HTTP-style, as the client would see it
+    message: str | None = None
+
+
+class ChannelTestEnvironment:
+    """One in-memory "service": every communicator made from it shares topics and storage."""
+
+    def __init__(
+        self,
+        registry: ChannelRegistry | None = None,
+        jwt_secret: str = TEST_JWT_SECRET,
+        *,
+        services: AppServices | None = None,
+        overrides: ServiceValues | None = None,
+    ) -> None:
+        """`services`: the app's own services; `overrides` replaces some of them by name."""
+        self.registry = registry or default_registry
+        self.store = MemoryConnectionStore()
+        self.transport = MemoryTransport()
+        self.database = MemoryDatabase()
+        self.jwt = JwtService(jwt_secret)
+        self.parts = assemble(
+            self.registry,
+            store=self.store,
+            transport=self.transport,
+            database=self.database,
+            jwt=self.jwt,
+            app_services=services,
+            overrides=overrides,
+        )
+        self.dispatcher = self.parts.dispatcher
+        self._ids = itertools.count(1)
+
+    def token(self, expires_in: int = 3600, **claims: Any) -> str:
+        return self.jwt.sign(claims, expires_in=expires_in)
+
+    def communicator(
+        self, channel: str, *, user_id: str | None = None, **opening_data: str
+    ) -> ChannelCommunicator:
+        return ChannelCommunicator(self, f"conn-{next(self._ids)}", channel, opening_data, user_id)
+
+
+class ChannelCommunicator:
+    """One client connection driven through the dispatcher."""
+
+    def __init__(
+        self,
+        env: ChannelTestEnvironment,
+        channel_id: str,
+        channel: str,
+        opening_data: dict[str, str],
+        user_id: str | None,
+    ) -> None:
+        self.env = env
+        self.channel_id = channel_id
+        self.channel = channel
+        self.opening_data = opening_data
+        self.user_id = user_id
+        self.states: dict[str, Any] = {}
+        self.connected = False
+        self._frames: asyncio.Queue[str] = asyncio.Queue()
+        env.transport.listen(channel_id, lambda _cid, text: self._frames.put_nowait(text))
+
+    async def connect(self) -> ConnectResult:
+        """The connect event, then (when accepted) the connected event, as the service does."""
+        query = {"channel": [self.channel], **{k: [v] for k, v in self.opening_data.items()}}
+        result = await self.env.dispatcher.dispatch(
+            ConnectEvent(self.channel_id, query, self.user_id, dict(self.states))
+        )
+        if isinstance(result, Reject):
+            self.env.transport.forget(self.channel_id)
+            return ConnectResult(False, result.status, result.message)
+        assert isinstance(result, Accept)
+        self.states.update(result.states)
+        self.connected = True
+        await self.env.dispatcher.dispatch(
+            ConnectedEvent(self.channel_id, self.user_id, dict(self.states))
+        )
+        return ConnectResult(True)
+
+    async def send_text(self, text: str) -> None:
+        await self._message(text, DataType.TEXT)
+
+    async def send_json(self, data: Any) -> None:
+        await self._message(json.dumps(data), DataType.JSON)
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self._message(data.decode("utf-8", errors="replace"), DataType.BINARY)
+
+    async def _message(self, data: str, data_type: DataType) -> None:
+        if not self.connected:
+            raise RuntimeError("connect first")
+        result = await self.env.dispatcher.dispatch(
+            MessageEvent(self.channel_id, data, data_type, self.user_id, dict(self.states))
+        )
+        if isinstance(result, Reply):
+            self.states.update(result.states)
+            if result.frame is not None:
+                self._frames.put_nowait(json.dumps(result.frame))
+
+    async def receive_json(self, timeout: float = 1.0) -> Any:  # noqa: ASYNC109 - as in Channels
+        return json.loads(await asyncio.wait_for(self._frames.get(), timeout))
+
+    def receive_nothing(self) -> bool:
+        """True when no frame is waiting."""
+        return self._frames.empty()
+
+    async def disconnect(self, reason: str | None = None) -> None:
+        if self.connected:
+            self.connected = False
+            await self.env.dispatcher.dispatch(
+                DisconnectedEvent(self.channel_id, reason, self.user_id, dict(self.states))
+            )
+        self.env.transport.forget(self.channel_id)

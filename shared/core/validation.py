@@ -1,0 +1,51 @@
+"""Pydantic validation turned into errors that name the field, and opening data handling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+from pydantic import BaseModel
+
+from shared.core.errors import ValidationError
+
+# Query keys that belong to the service or the negotiate step, never to opening data.
+_RESERVED_KEYS = {"channel", "access_token"}
+_RESERVED_PREFIXES = ("awps_", "webpubsub_")
+
+
+def describe(exc: pydantic.ValidationError) -> str:
+    """`room: Field required; count: Input should be a valid integer`."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "(value)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def validation_error(what: str, exc: pydantic.ValidationError) -> ValidationError:
+    return ValidationError(f"invalid {what}: {describe(exc)}")
+
+
+def opening_data_from_query(query: dict[str, list[str]]) -> dict[str, Any]:
+    """The connection URL's query, minus reserved keys; a key given once maps to one string."""
+    return {
+        key: values[0] if len(values) == 1 else list(values)
+        for key, values in query.items()
+        if key not in _RESERVED_KEYS and not key.lower().startswith(_RESERVED_PREFIXES)
+    }
+
+
+def validate_opening_data(model: type[BaseModel] | None, data: dict[str, Any]) -> Any:
+    if model is None:
+        return data
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise validation_error("opening data", exc) from exc
+
+
+def dump_opening_data(opening: Any) -> dict[str, Any]:
+    if isinstance(opening, BaseModel):
+        return opening.model_dump(mode="json", by_alias=True)
+    return dict(opening)

@@ -1,0 +1,204 @@
+"""`wire_channel`: put functions together into a named channel, checked at import."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.core.errors import WiringError
+from shared.core.functions import ChannelFunction, FunctionKind
+from shared.core.services import Middleware
+
+DEFAULT_MAX_FRAME_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Action:
+    """One routed handler: a function plus the wiring entry's own options."""
+
+    func: ChannelFunction
+    auth: bool | None = None
+    middleware: Sequence[Middleware] = ()
+
+
+@dataclass(frozen=True)
+class Route:
+    """A resolved handler with everything computed once, at wiring time."""
+
+    func: ChannelFunction
+    auth: bool  # entry's auth, else the function's, else the channel's
+    middleware: tuple[Middleware, ...]  # channel -> wiring entry -> function
+
+
+@dataclass(frozen=True)
+class ChannelDefinition:
+    name: str
+    route: str
+    auth: bool
+    on_connect: Route | None
+    on_disconnect: Route | None
+    on_message: Route | None
+    routing: Mapping[str, Mapping[str, Route]]  # routing key -> value -> route
+    opening_data_type: type[BaseModel] | None
+    tags: tuple[str, ...]
+    max_frame_bytes: int
+    location: str = field(compare=False)
+
+    def actions(self) -> list[str]:
+        return [value for routes in self.routing.values() for value in routes]
+
+
+class ChannelRegistry:
+    def __init__(self) -> None:
+        self.channels: dict[str, ChannelDefinition] = {}
+
+    def add(self, channel: ChannelDefinition) -> None:
+        existing = self.channels.get(channel.name)
+        if existing is not None:
+            raise WiringError(
+                f"channel '{channel.name}' is wired twice: at {existing.location} "
+                f"and at {channel.location}"
+            )
+        for other in self.channels.values():
+            if other.route == channel.route:
+                raise WiringError(
+                    f"route '{channel.route}' of channel '{channel.name}' ({channel.location}) "
+                    f"is already taken by channel '{other.name}' ({other.location})"
+                )
+        self.channels[channel.name] = channel
+
+    def get(self, name: str) -> ChannelDefinition | None:
+        return self.channels.get(name)
+
+
+default_registry = ChannelRegistry()
+"""The process-wide registry that `wire_channel` adds to unless given another."""
+
+
+def _caller() -> str:
+    # The frame alone: inspect.stack() would read the source of every frame (costly at import).
+    frame = sys._getframe(2)
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _as_action(entry: Any, where: str) -> Action:
+    if isinstance(entry, Action):
+        return entry
+    if isinstance(entry, ChannelFunction):
+        return Action(entry)
+    if isinstance(entry, Mapping):
+        unknown = set(entry) - {"func", "auth", "middleware"}
+        if unknown or "func" not in entry:
+            raise WiringError(
+                f"{where}: a wiring entry takes 'func' and optionally 'auth', 'middleware'; "
+                f"got {sorted(entry)}"
+            )
+        if not isinstance(entry["func"], ChannelFunction):
+            raise WiringError(f"{where}: {_describe(entry['func'])} is not a channel function")
+        return Action(entry["func"], entry.get("auth"), tuple(entry.get("middleware", ())))
+    raise WiringError(f"{where}: {_describe(entry)} is not a channel function")
+
+
+def _describe(obj: Any) -> str:
+    name = getattr(obj, "__qualname__", None) or repr(obj)
+    hint = " (decorate it with @channel_func or @func)" if callable(obj) else ""
+    return f"{name}{hint}"
+
+
+_MESSAGE_KINDS = {FunctionKind.MESSAGE, FunctionKind.PLAIN}
+
+
+def _route(
+    entry: Any,
+    where: str,
+    kinds: set[FunctionKind],
+    channel_auth: bool,
+    channel_mw: Sequence[Middleware],
+) -> Route:
+    """A wiring entry checked and resolved: its function, its effective auth, its middleware."""
+    action = _as_action(entry, where)
+    fn = action.func
+    if fn.kind not in kinds:
+        wanted = " or ".join(sorted(k.value for k in kinds))
+        raise WiringError(
+            f"{where}: {fn.name} ({fn.location}) is a {fn.kind.value} function, not {wanted}"
+        )
+    auth = (
+        action.auth if action.auth is not None else fn.auth if fn.auth is not None else channel_auth
+    )
+    return Route(fn, auth, (*channel_mw, *action.middleware, *fn.middleware))
+
+
+def wire_channel(
+    *,
+    name: str,
+    route: str,
+    on_connect: ChannelFunction | None = None,
+    on_disconnect: ChannelFunction | None = None,
+    on_message: ChannelFunction | Action | Mapping[str, Any] | None = None,
+    on_message_wiring: Mapping[str, Mapping[str, Any]] | None = None,
+    auth: bool = True,
+    middleware: Sequence[Middleware] = (),
+    tags: Sequence[str] = (),
+    opening_data: type[BaseModel] | None = None,
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    registry: ChannelRegistry | None = None,
+) -> ChannelDefinition:
+    """Wire a channel and add it to the registry. Wrong wiring raises `WiringError` here."""
+    where = _caller()
+    ctx = f"channel '{name}' ({where})"
+    if not name or not name.replace("-", "").replace("_", "").isalnum():
+        raise WiringError(f"{ctx}: a channel name is letters, digits, '-' and '_'")
+    if not route.startswith("/"):
+        raise WiringError(f"{ctx}: route must start with '/', got {route!r}")
+    mw = tuple(middleware)
+
+    def lifecycle(entry: Any, label: str, kinds: set[FunctionKind]) -> Route | None:
+        return None if entry is None else _route(entry, f"{ctx} {label}", kinds, auth, mw)
+
+    connect = lifecycle(on_connect, "on_connect", {FunctionKind.CONNECT})
+    disconnect = lifecycle(on_disconnect, "on_disconnect", {FunctionKind.DISCONNECT})
+    message = lifecycle(on_message, "on_message", _MESSAGE_KINDS)
+    routing: dict[str, dict[str, Route]] = {}
+    for key, entries in (on_message_wiring or {}).items():
+        if not isinstance(entries, Mapping) or not entries:
+            raise WiringError(f"{ctx}: on_message_wiring['{key}'] must map values to functions")
+        routing[key] = {
+            value: _route(
+                entry, f"{ctx} on_message_wiring['{key}']['{value}']", _MESSAGE_KINDS, auth, mw
+            )
+            for value, entry in entries.items()
+        }
+    if connect is None and disconnect is None and message is None and not routing:
+        raise WiringError(f"{ctx}: wire at least one of on_connect, on_message, on_message_wiring")
+
+    declared = {
+        r.func.opening_data_type
+        for r in (connect, disconnect, message, *(x for v in routing.values() for x in v.values()))
+        if r is not None and r.func.opening_data_type is not None
+    }
+    if opening_data is not None:
+        declared.add(opening_data)
+    if len(declared) > 1:
+        names = ", ".join(sorted(t.__name__ for t in declared))
+        raise WiringError(f"{ctx}: its functions declare different opening data types: {names}")
+
+    channel = ChannelDefinition(
+        name=name,
+        route=route,
+        auth=auth,
+        on_connect=connect,
+        on_disconnect=disconnect,
+        on_message=message,
+        routing=routing,
+        opening_data_type=next(iter(declared), None),
+        tags=tuple(tags),
+        max_frame_bytes=max_frame_bytes,
+        location=where,
+    )
+    (registry if registry is not None else default_registry).add(channel)
+    return channel
