@@ -24,6 +24,7 @@ from devstack.azurite import AZURITE_BIN, free_port, listening
 ROOT = Path(__file__).resolve().parents[2]
 needs_azurite = pytest.mark.skipif(not AZURITE_BIN.exists(), reason="npm ci has not been run")
 pytestmark = needs_azurite
+READY = "ready (Ctrl-C stops everything)"  # the banner's line ("already" holds "ready" too)
 WARNINGS = ("Unclosed", "Traceback", "Warning", "Task was destroyed", "Exception ignored")
 
 
@@ -148,7 +149,7 @@ def test_azurite_killed_under_a_running_stack_stops_it_naming_azurite(
     runs: list[Run], ports: list[int]
 ) -> None:
     run = devstack(runs, ports)
-    run.wait_for("ready")
+    run.wait_for(READY)
     os.kill(pid_listening_on(ports[2]), signal.SIGKILL)
     started = time.monotonic()
     assert run.finish() == 1
@@ -183,7 +184,7 @@ async def test_ctrl_c_stops_children_in_order_without_warnings_and_exits_0(
     runs: list[Run], ports: list[int]
 ) -> None:
     run = devstack(runs, ports)
-    run.wait_for("ready")
+    run.wait_for(READY)
     await _chat_round_trip(ports[0])
     run.interrupt()
     assert run.finish() == 0
@@ -197,7 +198,7 @@ async def test_ctrl_c_stops_children_in_order_without_warnings_and_exits_0(
 
 def test_a_clean_run_leaves_no_log_folder(runs: list[Run], ports: list[int]) -> None:
     run = devstack(runs, ports)
-    run.wait_for("ready")
+    run.wait_for(READY)
     said = next(line for line in run.lines if "logs of this run:" in line)
     log_dir = Path(said.split("logs of this run: ")[1].split(" ")[0])
     assert (log_dir / "funchost.log").is_file()
@@ -224,7 +225,7 @@ def test_make_run_takes_ports_on_the_command_line(
         ]
     )
     runs.append(run)
-    run.wait_for("ready")
+    run.wait_for(READY)
     with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/admin/host/status") as response:
         assert json.load(response)["state"] == "Running"
     assert listening(ports[1]) and listening(ports[2])
