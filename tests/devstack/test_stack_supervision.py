@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -235,3 +236,39 @@ def test_make_run_takes_ports_on_the_command_line(
     assert "devstack: stopped" in run.output
     assert not [w for w in WARNINGS if w in run.output], run.output
     assert data.is_dir()  # a given data folder is the user's: kept
+
+
+FAILING_TEST = """
+import pytest
+from devstack.stack import LocalStack
+
+@pytest.fixture
+def stack():
+    running = LocalStack(azurite=False)
+    yield running
+    running.stop()
+
+def test_something_the_stack_got_wrong(stack):
+    assert "the reply" == "another reply"
+"""
+
+
+def test_a_failing_test_that_used_the_stack_shows_its_log_folder(tmp_path: Path) -> None:
+    """tests/conftest.py's report hook: the failure names the stack's logs, which are kept."""
+    (tmp_path / "test_uses_stack.py").write_text(FAILING_TEST)
+    args = ["-p", "tests.conftest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *args, str(tmp_path / "test_uses_stack.py")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "local stack logs" in result.stdout
+    shown = next(line for line in result.stdout.splitlines() if "logs of this run:" in line)
+    log_dir = Path(shown.split("logs of this run: ")[1].strip())
+    try:
+        assert log_dir.is_dir()  # kept, because the test failed
+    finally:
+        shutil.rmtree(log_dir, ignore_errors=True)
