@@ -13,7 +13,7 @@ RUN_OPTIONS := $(if $(HOST_PORT),--host-port $(HOST_PORT)) \
 	$(if $(AZURITE_PORT),--azurite-port $(AZURITE_PORT)) \
 	$(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(ARGS)
 
-.PHONY: setup run test lint typecheck unit bench soak clean
+.PHONY: setup run local test lint typecheck unit bench soak clean
 
 # Each step says what it does; pip and npm show their progress (the first run takes minutes).
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -34,6 +34,10 @@ setup: $(VENV)/.installed node_modules/.installed
 
 run: setup
 	$(PY) -m devstack $(strip $(RUN_OPTIONS))
+
+# The same channels with no Azure at all: one process, state in memory (guest login on).
+local: $(VENV)/.installed
+	GUEST_LOGIN=$${GUEST_LOGIN:-true} $(PY) -m shared.local $(ARGS)
 
 lint: setup
 	$(PY) -m ruff check .

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import azure.functions as func
 
-from channels import chat  # importing wires the channels
-from channels.auth import guest_token
-from channels.services import services
+from channels import http_routes, pages, services  # importing wires the channels
 from shared.azure.functions_app import (
     wire_http,
     wire_negotiate,
@@ -26,10 +24,8 @@ runtime = ChannelRuntime(services=services)
 wire_webpubsub_triggers(app, runtime)
 wire_negotiate(app, runtime)
 wire_sweep(app, runtime)
-wire_http(app, runtime, chat.broadcast_to_room, route="broadcast", methods=["POST"])
-wire_http(app, runtime, guest_token, route="token", methods=["POST"])
-
-CHAT_PAGE = Path(__file__).parent / "channels" / "static" / "chat.html"
+for route in http_routes:
+    wire_http(app, runtime, route.fn, route=route.route, methods=[route.method], auth=route.auth)
 
 
 @functools.cache
@@ -44,12 +40,18 @@ def channel_docs(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(channel_docs_json(), mimetype="application/json")
 
 
-@app.route(route="chat", methods=["GET"])
-def chat_page(req: func.HttpRequest) -> func.HttpResponse:
-    """The reference chat page: pick a room and a name, then chat live."""
-    return func.HttpResponse(_chat_page(), mimetype="text/html", charset="utf-8")
+def serve_page(name: str, path: Path) -> None:
+    """`GET /api/<name>`: one of the app's pages (the chat page: pick a room and a name).
+
+    Read on its first request, not at import (a cold start would pay for it)."""
+    body = functools.cache(path.read_bytes)
+
+    def page(req: func.HttpRequest) -> func.HttpResponse:
+        return func.HttpResponse(body(), mimetype="text/html", charset="utf-8")
+
+    page.__name__ = page.__qualname__ = f"{name}_page"
+    app.function_name(name=f"{name}_page")(app.route(route=name, methods=["GET"])(page))
 
 
-@functools.cache
-def _chat_page() -> bytes:
-    return CHAT_PAGE.read_bytes()
+for name, path in pages.items():
+    serve_page(name, path)
