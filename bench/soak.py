@@ -2,9 +2,11 @@
 
 Each connection takes a guest token, negotiates a URL for its room (connection i is in room
 i mod rooms), connects, authenticates; once all are in, every connection sends its messages
-back to back (pipelined, as a busy client does) and reads. Counted: replies lost, broadcasts
-lost (each message reaches every other member of its room), frames out of order (a sender's
-messages must arrive in the order it sent them), duplicates. Prints those, the reply and
+back to back (pipelined, as a busy client does) and reads. A 503 error frame (a backend too
+slow under this load) is retried with the message's id, as a client should: the id makes the
+retry store and broadcast nothing twice. Counted: replies lost, broadcasts lost (each message
+reaches every other member of its room), frames out of order (a sender's messages, those not
+retried, arrive in the order it sent them), duplicates, retries. Prints those, the reply and
 broadcast latencies (p50/p99), and the memory (RSS) of each process of the stack before and
 after. Loopback only; the clients share this process's event loop.
 
@@ -18,7 +20,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from bench.stack_echo import percentile
 from devstack.stack import LocalStack
 
 CONNECT_CONCURRENCY = 50
+RETRIES = 3  # tries of a message answered 503, after the first
 QUIET_SECONDS = 20.0  # no frame for this long after the sends: whatever is missing is lost
 RUN_TIMEOUT = 900.0
 
@@ -39,7 +42,9 @@ class Member:
     index: int
     room: str
     ws: aiohttp.ClientWebSocketResponse
-    sent_at: dict[int, float] = field(default_factory=dict)
+    sent_at: dict[int, float] = field(default_factory=dict)  # first try
+    pending: deque[int] = field(default_factory=deque)  # replies come in the order sent
+    tries: Counter[int] = field(default_factory=Counter)
     replies: list[tuple[str, float]] = field(default_factory=list)  # (message, received at)
     broadcasts: list[tuple[str, float]] = field(default_factory=list)
     errors: list[dict[str, object]] = field(default_factory=list)
@@ -57,6 +62,7 @@ class Counts:
     broadcasts_lost: int = 0
     out_of_order: int = 0
     duplicates: int = 0
+    retries: int = 0  # 503 frames retried with the message's id
     reply_ms: list[float] = field(default_factory=list)
     broadcast_ms: list[float] = field(default_factory=list)
 
@@ -94,14 +100,27 @@ def parse_text(text: str) -> tuple[int, int]:
     return int(member), int(n)
 
 
+async def _send(member: Member, n: int) -> None:
+    member.pending.append(n)
+    member.tries[n] += 1
+    text = message_text(member.index, n)
+    await member.ws.send_json({"action": "sendMessage", "message": text, "id": text})
+
+
 async def _read(member: Member) -> None:
     async for frame in member.ws:
         if frame.type is not aiohttp.WSMsgType.TEXT:
             break
         data = frame.json()
         now = time.perf_counter()
-        if data.get("action") == "sendMessage" and "message" in data:
-            member.replies.append((str(data["message"]), now))
+        if data.get("action") == "sendMessage":
+            n = member.pending.popleft()
+            if data.get("status") == 503 and member.tries[n] <= RETRIES:
+                await _send(member, n)  # the same id: nothing stored or broadcast twice
+            elif "error" in data:
+                member.errors.append(data)
+            else:
+                member.replies.append((str(data["message"]), now))
         elif data.get("type") == "message":
             member.broadcasts.append((str(data["message"]), now))
         elif "error" in data:
@@ -133,9 +152,7 @@ async def _join(
 async def _send_all(member: Member, messages: int) -> None:
     for n in range(messages):
         member.sent_at[n] = time.perf_counter()
-        await member.ws.send_json(
-            {"action": "sendMessage", "message": message_text(member.index, n)}
-        )
+        await _send(member, n)
 
 
 async def _until_quiet(members: list[Member], expected: int) -> None:
@@ -162,7 +179,10 @@ def _count(members: list[Member], messages: int) -> Counts:
         wanted = [message_text(member.index, n) for n in range(messages)]
         c.replies_lost += len(set(wanted) - set(texts))
         c.duplicates += len(texts) - len(set(texts))
-        c.out_of_order += texts != [t for t in wanted if t in set(texts)]
+        c.retries += sum(tries - 1 for tries in member.tries.values())
+        once = {message_text(member.index, n) for n, t in member.tries.items() if t == 1}
+        in_order = [t for t in texts if t in once]
+        c.out_of_order += in_order != [t for t in wanted if t in in_order]
         for text, at in member.replies:
             c.reply_ms.append((at - member.sent_at[parse_text(text)[1]]) * 1000)
         # Broadcasts: each other member's messages, each once, in the order it sent them.
@@ -175,11 +195,12 @@ def _count(members: list[Member], messages: int) -> Counts:
             per_sender[sender].append(n)
             if sender in senders:
                 c.broadcast_ms.append((at - senders[sender].sent_at[n]) * 1000)
-        for sender in senders:
+        for sender, other in senders.items():
             got = per_sender.get(sender, [])
             c.broadcasts_expected += messages
             c.broadcasts_lost += messages - len(set(got))
-            c.out_of_order += got != sorted(got)
+            first_try = [n for n in got if other.tries[n] == 1]
+            c.out_of_order += first_try != sorted(first_try)
     return c
 
 
@@ -240,6 +261,7 @@ def report(f: SoakFigures) -> None:
     print(f"  broadcasts lost  : {f.broadcasts_lost:>10,}")
     print(f"  out of order     : {f.out_of_order:>10,}")
     print(f"  duplicates       : {f.duplicates:>10,}")
+    print(f"  retries after 503: {f.retries:>10,}")
     print(f"  error frames     : {f.errors:>10,}")
     print(
         f"  reply latency    : p50 {percentile(f.reply_ms, 50):.0f} ms, "
