@@ -130,7 +130,8 @@ async def broadcast_to_room(services: Services, data: Broadcast, session: Sessio
 
 
 @channel_func(auth=True, docs=Docs(summary="Run a job, reporting progress", tags=["jobs"]))
-async def process_job(services: ChannelServices[Room], data: Job) -> JobComplete:
+async def process_job(services: ChannelServices[Room], data: Job) -> JobProcessing | JobComplete:
+    # The declared output covers every frame it sends (channel.send is checked against it).
     await services.channel.send(JobProcessing(step="Loading data"))
     loaded = len(data.job_id)
     await services.channel.send(JobProcessing(step="Processing"))
@@ -146,7 +147,7 @@ async def audit(services: Services, interaction: Interaction, next_: Next) -> An
 
 chat = wire_channel(
     name="chat",
-    route="/chat",
+    route="/chat/:room",  # GET /api/negotiate/chat/general: opening data {room: "general"}
     auth=True,  # every action needs a session unless it says otherwise
     on_connect=on_connect,
     on_disconnect=on_disconnect,

@@ -72,6 +72,14 @@ class Child:
             self._pump.join(timeout=2)
         return "\n".join(self._tail)
 
+    def output(self, limit: int = 200_000) -> str:
+        """The end of its log file (what it has written so far), up to `limit` characters."""
+        try:
+            data = self.log_path.read_bytes()
+        except OSError:
+            return ""
+        return data[-limit:].decode("utf-8", "replace")
+
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL after `timeout`; waits until its output is written."""
         if self.proc is None:
