@@ -1,25 +1,39 @@
 # Two commands matter: `make run` (the whole local stack with the chat page) and `make test`.
 # Both set up what they need: a virtual environment in .venv and Azurite in node_modules.
+#
+# make run options (defaults in `.venv/bin/python -m devstack --help`):
+#   make run HOST_PORT=7072 EMULATOR_PORT=8081 AZURITE_PORT=10012 DATA_DIR=.azurite
+#   make run ARGS="--host-port 7072 --data-dir .azurite"
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+ARGS ?=
+RUN_OPTIONS := $(if $(HOST_PORT),--host-port $(HOST_PORT)) \
+	$(if $(EMULATOR_PORT),--emulator-port $(EMULATOR_PORT)) \
+	$(if $(AZURITE_PORT),--azurite-port $(AZURITE_PORT)) \
+	$(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(ARGS)
 
-.PHONY: setup run local test lint typecheck unit bench fuzz clean
+.PHONY: setup run local test lint typecheck unit bench soak fuzz clean
 
+# Each step says what it does; pip and npm show their progress (the first run takes minutes).
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	@echo "setup 1/3: creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@echo "setup 2/3: installing Python packages (requirements-dev.txt)"
+	$(PY) -m pip install --progress-bar on --upgrade pip
+	$(PY) -m pip install --progress-bar on -r requirements-dev.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	@echo "setup 3/3: installing Azurite (npm ci)"
+	npm ci --no-audit --no-fund --loglevel=http
 	touch $@
 
 setup: $(VENV)/.installed node_modules/.installed
+	@echo "setup: done"
 
 run: setup
-	$(PY) -m devstack
+	$(PY) -m devstack $(strip $(RUN_OPTIONS))
 
 # The same channels with no Azure at all: one process, state in memory (guest login on).
 local: $(VENV)/.installed
@@ -38,10 +52,7 @@ test: lint typecheck
 bench: setup
 	$(PY) -m bench
 
-# The full fuzz of frames, HTTP bodies and trigger payloads (10,000 cases each; `make test`
-# runs 200 of each).
-fuzz: setup
-	FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -p no:cacheprovider --timeout=0 tests/azurite/test_fuzz.py
+.PHONY: setup run local test lint typecheck unit bench soak fuzz clean
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

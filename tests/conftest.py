@@ -7,7 +7,8 @@ Azurite (Table Storage) is real; Web PubSub's REST API is a recorder at the unit
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+import secrets
+from collections.abc import AsyncIterator, Generator, Iterator
 
 import pytest
 
@@ -53,18 +54,36 @@ def app_settings(azurite: Azurite, recorder: RestRecorder) -> Iterator[dict[str,
 
 
 # Whatever the environment of the run holds (app_settings above changes it), the stack
-# serves guest tokens on the hub the end-to-end tests name.
-# Its JWT_SECRET is pinned too, so tests can sign tokens the stack accepts (a moderator's).
+# serves guest tokens on the hub the end-to-end tests name. Its JWT secret is this run's own,
+# so that a test can look for it in the stack's logs, and tests can sign tokens the stack
+# accepts (a moderator's) with it.
 STACK_SETTINGS = {
     "GUEST_LOGIN": "true",
     "WebPubSubHub": "channels",
-    "JWT_SECRET": "stack-test-secret-" + "0123456789abcdef" * 3,
+    "JWT_SECRET": "stack-" + secrets.token_urlsafe(40),
 }
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
-    """The whole local stack (Azurite, Web PubSub emulator, Functions host), once per run."""
-    with LocalStack(settings=STACK_SETTINGS) as running:
+    """The whole local stack (Azurite, Web PubSub emulator, Functions host), once per run.
+
+    As strict as Azure: the host checks the webhook's `?code=` (the emulator's event handler
+    URL carries it). A child that stops fails the run with its name, last lines and log folder.
+    """
+    with LocalStack(settings=STACK_SETTINGS, webhook_key=secrets.token_urlsafe(24)) as running:
         yield running
         running.check()  # a child that died during the run fails the last teardown
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used the stack shows the stack's log folder and last lines (kept)."""
+    report = yield
+    running = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and isinstance(running, LocalStack):
+        running.failed = True  # keep the logs of this run
+        report.sections.append(("local stack logs", running.tails()))
+    return report

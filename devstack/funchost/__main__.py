@@ -7,13 +7,14 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 from pathlib import Path
 
 from aiohttp import web
 
+from devstack import logs
 from devstack.funchost import settings
 from devstack.funchost.app import build_app, describe, route_prefix
+from devstack.funchost.invoke import InvocationFilter
 from devstack.funchost.loader import load
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -21,7 +22,11 @@ log = logging.getLogger("devstack.funchost")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m devstack.funchost", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.funchost",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--app", default="function_app", help="module name or path to a .py file")
@@ -29,6 +34,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--settings", help="settings file (default: local.settings.json or sample)")
     parser.add_argument(
         "--setting", action="append", default=[], metavar="NAME=VALUE", help="override a setting"
+    )
+    parser.add_argument(
+        "--webhook-key",
+        help="check ?code= (or x-functions-key) on /runtime/webhooks/webpubsub against this "
+        "key, as Azure checks the webpubsub_extension system key (default: not checked)",
     )
     return parser.parse_args(argv)
 
@@ -49,21 +59,24 @@ async def serve(app: web.Application, host: str, port: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[funchost] %(message)s", stream=sys.stdout)
-    # azure-core logs every request and response with its headers at INFO: noise here.
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    # Each line: time, level, the invocation it belongs to (event and connection id, or the
+    # HTTP route), the message; secrets are taken out.
+    logs.setup("%(invocation)s%(message)s", InvocationFilter())
     root = Path(args.root).resolve()
     path = settings.settings_file(root, args.settings)
     file_values = settings.read_values(path) if path else {}
     settings.apply(file_values, settings.parse_overrides(args.setting))
     log.info("Settings from %s", path or "(none)")
     os.chdir(root)
-    specs = load(args.app, root)
+    module, specs = load(args.app, root)
     base_url = f"http://{args.host}:{args.port}"
     log.info("Functions:")
     for line in describe(specs, route_prefix(root), base_url):
         log.info("%s", line)
-    asyncio.run(serve(build_app(specs, root), args.host, args.port))
+    if args.webhook_key:
+        log.info("The Web PubSub webhook checks ?code= (the webpubsub_extension system key)")
+    app = build_app(specs, root, app_module=module, webhook_key=args.webhook_key)
+    asyncio.run(serve(app, args.host, args.port))
     log.info("Stopped")
     return 0
 

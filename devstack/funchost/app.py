@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from types import ModuleType
 
 from aiohttp import web
 
 from devstack.funchost import http_trigger
 from devstack.funchost.host import FunctionHost, unsupported_bindings
+from devstack.funchost.invoke import invocation_label
 from devstack.funchost.loader import FunctionSpec
 from devstack.funchost.webhook import TRIGGER_TYPE, WebPubSubWebhook
 
@@ -49,6 +51,7 @@ class HttpDispatcher:
                 # Core Tools does not check function keys locally; neither do we.
                 log.info("Function keys are not checked locally (authLevel=%s)", route.auth_level)
                 self.warned_auth = True
+            invocation_label.set(f"{request.method} {request.path}")
             fn_request = await http_trigger.to_function_request(request, params)
             binding_data = {f"query.{k}": v for k, v in request.query.items()}
             binding_data.update({f"headers.{k}": v for k, v in request.headers.items()})
@@ -58,9 +61,13 @@ class HttpDispatcher:
                 fn_request,
                 binding_data,
                 http_trigger.to_web_response,
-                lambda exc: web.Response(status=500),
+                _internal_error,
             )
         return web.Response(status=404)
+
+
+async def _internal_error(exc: BaseException) -> web.Response:
+    return web.Response(status=500)
 
 
 def describe(specs: list[FunctionSpec], prefix: str, base_url: str) -> list[str]:
@@ -85,11 +92,18 @@ def describe(specs: list[FunctionSpec], prefix: str, base_url: str) -> list[str]
     return lines
 
 
-def build_app(specs: list[FunctionSpec], root: Path) -> web.Application:
-    host = FunctionHost(specs)
+def build_app(
+    specs: list[FunctionSpec],
+    root: Path,
+    *,
+    app_module: ModuleType | None = None,
+    webhook_key: str | None = None,
+) -> web.Application:
+    """The host's routes; `webhook_key` makes the webhook check `?code=` (401 when wrong)."""
+    host = FunctionHost(specs, app_module)
     prefix = route_prefix(root)
     http = HttpDispatcher(host, prefix)
-    webhook = WebPubSubWebhook(host)
+    webhook = WebPubSubWebhook(host, webhook_key)
 
     async def index(request: web.Request) -> web.Response:
         return web.Response(text="Your Functions app (devstack local host) is up and running.")

@@ -20,6 +20,19 @@ from devstack.funchost.loader import FunctionSpec
 log = logging.getLogger("devstack.funchost")
 T = TypeVar("T")
 
+# What the current invocation is about (`connect conn=<id>`, `GET /api/negotiate`): every log
+# line written during it, the app's own included, starts with it.
+invocation_label: contextvars.ContextVar[str] = contextvars.ContextVar("invocation", default="")
+
+
+class InvocationFilter(logging.Filter):
+    """Adds `%(invocation)s` (the label and a space, or nothing) to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        label = invocation_label.get()
+        record.invocation = f"{label} " if label else ""
+        return True
+
 
 class Out(func.Out[T]):
     """The value of an output binding parameter (`func.Out[...]`)."""
@@ -106,5 +119,5 @@ async def call(invocation: Invocation) -> Any:
 def log_invocation(name: str, ok: bool, status: int | None, started: float) -> None:
     ms = (time.perf_counter() - started) * 1000
     outcome = "Succeeded" if ok else "Failed"
-    detail = f", {status}" if status is not None else ""
+    detail = f", {status}" if status is not None else ", no answer"
     log.info("Executed 'Functions.%s' (%s%s, %.0f ms)", name, outcome, detail, ms)

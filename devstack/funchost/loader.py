@@ -15,6 +15,8 @@ from typing import Any
 
 import azure.functions as func
 
+from devstack.funchost.worker_rules import check_annotations
+
 _DIRECTIONS = {0: "in", 1: "out", 2: "inout"}
 
 
@@ -109,9 +111,14 @@ def index(app: func.FunctionApp) -> list[FunctionSpec]:
         bindings = [_binding(b) for b in function.get_bindings()]
         trigger_spec = next(b for b in bindings if b.name == trigger.name)
         user_function = function.get_user_function()
+        name = str(function.get_function_name())
+        inputs = [
+            (b.name, b.type, str(b.get("dataType") or "")) for b in bindings if b.direction == "in"
+        ]
+        check_annotations(name, user_function, inputs)
         specs.append(
             FunctionSpec(
-                name=str(function.get_function_name()),
+                name=name,
                 func=user_function,
                 trigger=trigger_spec,
                 bindings=tuple(bindings),
@@ -122,5 +129,7 @@ def index(app: func.FunctionApp) -> list[FunctionSpec]:
     return specs
 
 
-def load(app: str, root: Path) -> list[FunctionSpec]:
-    return index(find_function_app(import_app_module(app, root)))
+def load(app: str, root: Path) -> tuple[ModuleType, list[FunctionSpec]]:
+    """The app's module and its functions (FunctionLoadError as the worker words it)."""
+    module = import_app_module(app, root)
+    return module, index(find_function_app(module))

@@ -1,13 +1,21 @@
 """`/runtime/webhooks/webpubsub`, answered as the Web PubSub extension's dispatcher does.
 
-Order of checks (WebPubSubTriggerDispatcher.ExecuteAsync): abuse-protection handshake;
-CloudEvents headers (400); function lookup by hub + event type + event name (404);
+First the host's own check (HostController.ExtensionWebHookHandler): with a webhook key set,
+`?code=` or `x-functions-key` must be the `webpubsub_extension` system key, else 401.
+Then the extension's order (WebPubSubTriggerDispatcher.ExecuteAsync): abuse-protection
+handshake; CloudEvents headers (400); function lookup by hub + event type + event name (404);
 signature (401); POST only (400); user-event content type (400); invoke; build the answer.
+
+A function that raises on `connect` or a user event never completes the extension's return
+value: the request is left waiting (here, until the caller gives up: the service's upstream
+timeout). `connected` and `disconnected` answer 200 whatever happens.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import hmac
 import logging
 import os
 from collections.abc import Mapping
@@ -18,6 +26,7 @@ from multidict import CIMultiDictProxy
 
 from devstack.funchost import wps_protocol as wps
 from devstack.funchost.host import FunctionHost
+from devstack.funchost.invoke import invocation_label
 from devstack.funchost.jsonwriter import indented
 from devstack.funchost.loader import FunctionSpec
 from devstack.funchost.wps_bindings import DEFAULT_CONNECTION_SETTING, HUB_SETTING
@@ -26,6 +35,9 @@ from devstack.funchost.wps_response import ServiceReply, build_reply
 log = logging.getLogger("devstack.funchost")
 TRIGGER_TYPE = "webPubSubTrigger"
 _NOT_SUPPORTED = "Message data only supports text, binary, json. Current value is: "
+KEY_HEADER = "x-functions-key"
+# The longest a request is held for a raising function (the host's own functionTimeout bound).
+HANG_LIMIT_SECONDS = 600.0
 _DATA_TYPES = {
     "text/plain": "Text",
     "application/json": "Json",
@@ -63,10 +75,28 @@ def _event_parts(fields: Mapping[str, Any], context: wps.ConnectionContext) -> d
     return parts
 
 
+async def _hold_until_caller_leaves(request: web.Request) -> None:
+    """Answer nothing until the caller closes the connection (or the hang limit passes)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + HANG_LIMIT_SECONDS
+    while loop.time() < deadline:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            break
+        await asyncio.sleep(0.2)
+
+
 class WebPubSubWebhook:
-    def __init__(self, host: FunctionHost) -> None:
+    def __init__(self, host: FunctionHost, key: str | None = None) -> None:
         self.host = host
+        self.key = key
         self.functions = [s for s in host.specs if s.trigger.type == TRIGGER_TYPE]
+
+    def _authorized(self, request: web.Request) -> bool:
+        if not self.key:
+            return True
+        given = request.query.get("code") or request.headers.get(KEY_HEADER) or ""
+        return hmac.compare_digest(given.encode(), self.key.encode())
 
     @staticmethod
     def _access() -> wps.ServiceAccess | None:
@@ -87,6 +117,12 @@ class WebPubSubWebhook:
         return None
 
     async def handle(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            log.warning(
+                "Web PubSub webhook: refused a request without the webpubsub_extension key "
+                "(?code= missing or wrong): 401"
+            )
+            return web.Response(status=401)
         access = self._access()
         if request.method in {"OPTIONS", "GET"}:
             return self._handshake(request, access)
@@ -95,6 +131,7 @@ class WebPubSubWebhook:
         except wps.BadRequest as exc:
             log.warning("Web PubSub webhook: %s", exc)
             return web.Response(status=400)
+        invocation_label.set(f"{context.event_name} conn={context.connection_id}")
         context = dataclasses.replace(context, headers=_context_headers(request.headers))
         spec = self._lookup(context)
         if spec is None:
@@ -140,10 +177,16 @@ class WebPubSubWebhook:
                 return web.Response(status=200)
             return _to_web(build_reply(result, kind, context))
 
-        def on_error(exc: BaseException) -> web.Response:
-            return _to_web(
-                ServiceReply(status=500, body=str(exc).encode(), content_type="text/plain")
+        async def on_error(exc: BaseException) -> web.Response | None:
+            if kind not in {"connect", "user"}:
+                return web.Response(status=200)
+            log.error(
+                "Function '%s' raised on a blocking event: no answer is sent, as on Azure; the "
+                "service gives up at its upstream timeout (connect refused / client dropped)",
+                spec.name,
             )
+            await _hold_until_caller_leaves(request)
+            return None
 
         return await self.host.run(spec, trigger_value, {}, respond, on_error)
 
@@ -156,12 +199,14 @@ class WebPubSubWebhook:
             return None if fields is None else wps.request_payload(fields, context)
         return _event_parts(fields or {}, context).get(name)
 
-    @staticmethod
-    def _handshake(request: web.Request, access: wps.ServiceAccess | None) -> web.Response:
+    def _handshake(self, request: web.Request, access: wps.ServiceAccess | None) -> web.Response:
         origins = [
             o for v in request.headers.getall(wps.ORIGIN_HEADER, []) for o in wps.split_list(v)
         ]
         if not origins:
+            return web.Response(status=400)
+        if not self.functions:
+            log.warning("Web PubSub handshake refused: no Web PubSub trigger is loaded")
             return web.Response(status=400)
         allowed = wps.handshake(origins, access)
         if allowed is None:

@@ -79,12 +79,12 @@ def split_list(value: str | None) -> list[str]:
 
 
 def handshake(origins: Sequence[str], access: ServiceAccess | None) -> str | None:
-    """The `WebHook-Allowed-Origin` value to answer, or None to refuse (400)."""
-    if access is None:
+    """The `WebHook-Allowed-Origin` value to answer, or None to refuse (400).
+
+    Extensions from 1.10 answer `*` once an origin matches (up to 1.9 they echoed it).
+    """
+    if access is None or any(origin.lower() == access.host for origin in origins):
         return "*"
-    for origin in origins:
-        if origin.lower() == access.host:
-            return origin
     return None
 
 

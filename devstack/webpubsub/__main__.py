@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import signal
+
+from devstack import logs
 
 from .config import (
     DEFAULT_HOST,
     DEFAULT_PORT,
+    DEFAULT_UPSTREAM_CONCURRENCY,
+    DEFAULT_UPSTREAM_TIMEOUT,
     DEFAULT_UPSTREAM_URL,
     SYSTEM_EVENTS,
     EmulatorConfig,
@@ -21,7 +24,11 @@ from .server import Emulator
 
 
 def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
-    parser = argparse.ArgumentParser(prog="python -m devstack.webpubsub", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.webpubsub",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument(
@@ -43,6 +50,18 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
     )
     parser.add_argument("--user-events", default="*", help="'*' or comma-separated event names")
     parser.add_argument("--grace-period", type=float, default=30.0, help="seconds")
+    parser.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=DEFAULT_UPSTREAM_TIMEOUT,
+        help="seconds to wait for an event handler's answer, as the service does",
+    )
+    parser.add_argument(
+        "--upstream-concurrency",
+        type=int,
+        default=DEFAULT_UPSTREAM_CONCURRENCY,
+        help="event requests outstanding at once; more wait their turn (not timed)",
+    )
     args = parser.parse_args(argv)
 
     system = frozenset(e.strip() for e in args.system_events.split(",") if e.strip())
@@ -62,14 +81,14 @@ def parse_args(argv: list[str] | None = None) -> EmulatorConfig:
         upstreams=upstreams,
         default_upstream=default,
         grace_period=args.grace_period,
+        upstream_timeout=args.upstream_timeout,
+        upstream_concurrency=args.upstream_concurrency,
     )
 
 
 async def serve(config: EmulatorConfig) -> None:
     emulator = Emulator(config)
     await emulator.start()
-    print(f"Web PubSub emulator: {emulator.url}", flush=True)
-    print(f"  connection string: {emulator.connection_string}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -82,7 +101,7 @@ async def serve(config: EmulatorConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.setup("%(name)s %(message)s")
     asyncio.run(serve(parse_args(argv)))
 
 

@@ -15,7 +15,7 @@ from .auth import TokenError, claim_list, verify_client_token
 from .config import UpstreamConfig
 from .connection import KNOWN_PROTOCOLS, Connection, ConnectionState
 from .messages import connected_message
-from .protocols import handle_frame
+from .protocols import receive_frame
 from .service import POLICY_VIOLATION, Service, new_connection_id
 from .upstream import SYSTEM_PREFIX, EventContext, UpstreamError, merge_states
 
@@ -232,7 +232,7 @@ async def _serve(service: Service, connection: Connection, ws: web.WebSocketResp
         message = await ws.receive()
         if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
             if connection.state is not ConnectionState.CLOSED:
-                await handle_frame(service, connection, message.data)
+                await receive_frame(service, connection, message.data)
             continue
         if message.type is WSMsgType.CLOSED:
             lost, reason = True, "The connection was lost"
@@ -245,6 +245,11 @@ async def _serve(service: Service, connection: Connection, ws: web.WebSocketResp
         break
     if connection.attachment is None or connection.attachment.ws is not ws:
         return  # a recovery attached a newer socket
+    if not (lost and connection.is_reliable):
+        # The events of frames the client sent before it left are raised before `disconnected`.
+        await connection.inbox.drained()
+        if connection.attachment is None or connection.attachment.ws is not ws:
+            return
     if lost and connection.is_reliable and connection.state is ConnectionState.CONNECTED:
         service.socket_lost(connection, reason)
         return

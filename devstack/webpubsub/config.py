@@ -13,6 +13,10 @@ DEFAULT_PORT = 8080
 DEFAULT_UPSTREAM_URL = "http://localhost:7071/runtime/webhooks/webpubsub"
 SYSTEM_EVENTS = frozenset({"connect", "connected", "disconnected"})
 MAX_FRAME_SIZE = 1024 * 1024
+# The service waits this long for an event handler's answer (then a connect is refused and a
+# user event drops the client).
+DEFAULT_UPSTREAM_TIMEOUT = 30.0
+DEFAULT_UPSTREAM_CONCURRENCY = 64
 
 
 def parse_connection_string(connection_string: str) -> dict[str, str]:
@@ -57,7 +61,9 @@ class EmulatorConfig:
     default_upstream: UpstreamConfig | None = UpstreamConfig(DEFAULT_UPSTREAM_URL)
     # How long a dropped reliable connection waits for its client to recover it.
     grace_period: float = 30.0
-    upstream_timeout: float = 30.0
+    upstream_timeout: float = DEFAULT_UPSTREAM_TIMEOUT
+    # Upstream requests outstanding at once (more wait their turn, untimed).
+    upstream_concurrency: int = DEFAULT_UPSTREAM_CONCURRENCY
     max_frame_size: int = MAX_FRAME_SIZE
     # Messages a reliable connection may hold un-acked before the service drops it.
     max_unacked: int = 10_000

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .inbox import Inbox
 from .messages import Outgoing
 
 log = logging.getLogger(__name__)
@@ -43,17 +44,29 @@ class CloseFrame:
     reason: str
 
 
-Frame = str | bytes | CloseFrame
+class _Wake:
+    """Queued after an urgent frame, so that a waiting writer looks at the urgent ones."""
+
+
+Frame = str | bytes | CloseFrame | _Wake
 
 
 @dataclass
 class Attachment:
-    """The socket currently carrying a connection, and the task writing to it."""
+    """The socket currently carrying a connection, and the task writing to it.
+
+    Urgent frames (pongs) are written before anything queued; the rest keeps its order.
+    """
 
     request: web.Request
     ws: web.WebSocketResponse
     queue: asyncio.Queue[Frame] = field(default_factory=asyncio.Queue)
+    urgent: deque[str] = field(default_factory=deque)
     writer: asyncio.Task[None] | None = None
+
+    def put_urgent(self, frame: str) -> None:
+        self.urgent.append(frame)
+        self.queue.put_nowait(_Wake())
 
 
 class Connection:
@@ -87,6 +100,7 @@ class Connection:
         self.attachment: Attachment | None = None
         self.grace_timer: asyncio.TimerHandle | None = None
         self.connected_event: asyncio.Task[None] | None = None
+        self.inbox = Inbox(connection_id)
 
     @property
     def is_json(self) -> bool:
@@ -149,9 +163,13 @@ class Connection:
 
     # -- outgoing ---------------------------------------------------------------------
 
-    def send_control(self, frame: str) -> None:
-        """A frame outside the message sequence (acks, system messages)."""
-        if self.attachment is not None:
+    def send_control(self, frame: str, *, urgent: bool = False) -> None:
+        """A frame outside the message sequence (acks, system messages; urgent: pongs)."""
+        if self.attachment is None:
+            return
+        if urgent:
+            self.attachment.put_urgent(frame)
+        else:
             self.attachment.queue.put_nowait(frame)
 
     def deliver(self, message: Outgoing) -> bool:
@@ -190,7 +208,10 @@ async def _write(attachment: Attachment) -> None:
     ws = attachment.ws
     try:
         while True:
-            frame = await attachment.queue.get()
+            urgent = attachment.urgent
+            frame = urgent.popleft() if urgent else await attachment.queue.get()
+            if isinstance(frame, _Wake):
+                continue
             if isinstance(frame, CloseFrame):
                 # A close reason is at most 123 bytes.
                 reason = frame.reason.encode()[:123]

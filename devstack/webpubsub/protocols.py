@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from .connection import JOIN_LEAVE_GROUP, SEND_TO_GROUP, Connection
+from .connection import JOIN_LEAVE_GROUP, SEND_TO_GROUP, Connection, ConnectionState
 from .messages import (
     InvalidPayload,
     Outgoing,
@@ -27,15 +27,43 @@ class InvalidMessage(ValueError):
     """A JSON-protocol frame that does not match the protocol."""
 
 
-async def handle_frame(service: Service, connection: Connection, data: str | bytes) -> None:
+async def receive_frame(service: Service, connection: Connection, data: str | bytes) -> None:
+    """Called by the socket's reader for each frame, in order.
+
+    Pings and sequence acks are answered at once; a frame that raises an event waits in the
+    connection's inbox for the events before it (the reader goes on reading).
+    """
     if not connection.is_json:
         payload = (
             Payload("binary", data) if isinstance(data, bytes) else Payload("text", data.encode())
         )
-        await _user_event(service, connection, "message", payload)
+
+        async def simple() -> None:
+            await _user_event(service, connection, "message", payload)
+
+        await connection.inbox.put(len(data), simple)
         return
     try:
         request = _parse(data)
+    except InvalidMessage as exc:
+        service.close_connection(connection, f"Invalid message: {exc}", POLICY_VIOLATION)
+        return
+    if request["type"] in {"ping", "sequenceAck"}:
+        await _handle_checked(service, connection, request)
+        return
+
+    async def in_order() -> None:
+        await _handle_checked(service, connection, request)
+
+    await connection.inbox.put(len(data), in_order)
+
+
+async def _handle_checked(
+    service: Service, connection: Connection, request: dict[str, Any]
+) -> None:
+    if connection.state is ConnectionState.CLOSED:
+        return
+    try:
         await _handle_request(service, connection, request)
     except InvalidMessage as exc:
         service.close_connection(connection, f"Invalid message: {exc}", POLICY_VIOLATION)
@@ -84,7 +112,7 @@ async def _handle_request(
             connection.acknowledge(sequence_id)
         return
     if kind == "ping":
-        connection.send_control('{"type":"pong"}')
+        connection.send_control('{"type":"pong"}', urgent=True)
         return
     if kind not in {"joinGroup", "leaveGroup", "sendToGroup", "event"}:
         raise InvalidMessage(f"unknown type {kind!r}")
@@ -143,7 +171,8 @@ async def _user_event(
 ) -> bool:
     """Raise a blocking user event and hand the handler's answer to the caller.
 
-    False when the event failed and the connection is being closed.
+    False when the event failed (the connection is being closed, or its answer was over the
+    size limit); any ack has been sent then.
     """
     try:
         result = await service.user_event(
@@ -166,6 +195,21 @@ async def _user_event(
         service.close_connection(
             connection, f"The event handler answered {result.status}: {message}", INTERNAL_ERROR
         )
+        return False
+    limit = service.config.max_frame_size
+    if len(result.body) > limit:
+        # Not delivered, as the service delivers no message over 1 MB.
+        log.warning(
+            "the event handler's answer to %s is %d bytes, over the %d-byte message limit: "
+            "not delivered",
+            connection.id,
+            len(result.body),
+            limit,
+        )
+        if ack_id is not None:
+            connection.send_control(
+                ack_message(ack_id, ("InternalServerError", "the answer is over the size limit"))
+            )
         return False
     if result.status != 204 and result.body:
         connection.deliver(Outgoing(_response_payload(result.content_type, result.body)))

@@ -57,6 +57,12 @@ def _exists(found: bool) -> web.Response:
 
 async def _outgoing(call: Call, group: str | None = None) -> Outgoing | web.Response:
     body = await call.request.read()
+    limit = call.service.config.max_frame_size
+    if len(body) > limit:
+        # The service's largest message is 1 MB, whoever sends it.
+        return _error(
+            413, "PayloadTooLarge", f"the message is {len(body)} bytes; the limit is {limit}"
+        )
     try:
         payload = payload_from_http(call.request.headers.get("Content-Type"), body)
     except InvalidPayload as exc:

@@ -39,7 +39,10 @@ class Service:
         self.config = config
         self.hubs: dict[str, Hub] = {}
         self.upstream = UpstreamClient(
-            config.access_key, config.public_host, config.upstream_timeout
+            config.access_key,
+            config.public_host,
+            config.upstream_timeout,
+            config.upstream_concurrency,
         )
         self._background: set[asyncio.Task[None]] = set()
         self.stopping = False
@@ -61,6 +64,7 @@ class Service:
         self.stopping = True
         for hub in self.hubs.values():
             for connection in list(hub.connections.values()):
+                connection.inbox.close()
                 connection.close_socket(1001, "The service is stopping")
         for task in list(self._background):
             task.cancel()
@@ -159,6 +163,7 @@ class Service:
         if connection.state is ConnectionState.CLOSED:
             return
         connection.state = ConnectionState.CLOSED
+        connection.inbox.close()
         if connection.grace_timer is not None:
             connection.grace_timer.cancel()
             connection.grace_timer = None

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -76,11 +77,29 @@ def _decode_states(value: str | None) -> dict[str, Any] | None:
     return decoded if isinstance(decoded, dict) else None
 
 
+def shown(url: str) -> str:
+    """An event handler URL fit for a log line or an error: its query (`?code=`) left out."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
 class UpstreamClient:
-    def __init__(self, access_key: str, origin: str, timeout: float) -> None:
+    """Sends events upstream. Each event's timeout counts from when its request is sent.
+
+    At most `max_in_flight` requests are outstanding (one local host is not an autoscaled
+    Function App: a thousand invocations at once only make each one slow). Events wait for a
+    slot in arrival order, and that wait is not counted against their timeout. A connection
+    has at most one blocking event waiting (its frames are handled in order), so a slot goes
+    to each connection in turn: fair queuing.
+    """
+
+    def __init__(
+        self, access_key: str, origin: str, timeout: float, max_in_flight: int = 64
+    ) -> None:
         self.access_key = access_key
         self.origin = origin
         self.timeout = timeout
+        self._slots = asyncio.Semaphore(max_in_flight)
         self._session: aiohttp.ClientSession | None = None
         self._validated: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -92,7 +111,12 @@ class UpstreamClient:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+            # sock_read bounds the wait for the answer; the wait for a slot is not counted.
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=None, sock_connect=self.timeout, sock_read=self.timeout
+            )
+            connector = aiohttp.TCPConnector(limit=0)
+            self._session = aiohttp.ClientSession(timeout=timeout, connector=connector)
         return self._session
 
     async def validate(self, url: str) -> None:
@@ -109,11 +133,11 @@ class UpstreamClient:
                     allowed = response.headers.getall("WebHook-Allowed-Origin", [])
                     status = response.status
             except (aiohttp.ClientError, TimeoutError) as exc:
-                raise UpstreamError(f"event handler {url} unreachable: {exc}") from exc
+                raise UpstreamError(f"event handler {shown(url)} unreachable: {exc!r}") from exc
             origins = {o.strip().lower() for value in allowed for o in value.split(",")}
             if not (200 <= status < 300) or not ({"*", self.origin.lower()} & origins):
                 raise UpstreamError(
-                    f"event handler {url} failed abuse-protection validation "
+                    f"event handler {shown(url)} failed abuse-protection validation "
                     f"(status {status}, WebHook-Allowed-Origin {allowed!r})"
                 )
             self._validated.add(url)
@@ -150,7 +174,10 @@ class UpstreamClient:
         if context.states:
             headers[STATE_HEADER] = context.states
         try:
-            async with self._client().post(url, data=body, headers=headers) as response:
+            async with (
+                self._slots,
+                self._client().post(url, data=body, headers=headers) as response,
+            ):
                 content = await response.read()
                 return EventResult(
                     status=response.status,
@@ -159,4 +186,4 @@ class UpstreamClient:
                     states=response.headers.get(STATE_HEADER),
                 )
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UpstreamError(f"event {ce_type} to {url} failed: {exc!r}") from exc
+            raise UpstreamError(f"event {ce_type} to {shown(url)} failed: {exc!r}") from exc

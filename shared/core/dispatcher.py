@@ -14,7 +14,7 @@ from typing import Any
 from shared.core import telemetry
 from shared.core.channel import Channel, ChannelStatus
 from shared.core.connection import Context, dump_session, load_context, states_copy
-from shared.core.errors import ChannelError, InternalServerError, NotFoundError
+from shared.core.errors import ChannelError, InternalServerError, NotFoundError, cause_of
 from shared.core.event_hub import EventHub, user_topic
 from shared.core.events import (
     Accept,
@@ -123,7 +123,7 @@ class Dispatcher:
             else:
                 await self.disconnected(event)
         except ChannelError as exc:  # a storage outage while loading the connection, say
-            self.logger.warning("%s failed: %s", type(event).__name__, exc.message)
+            self.logger.warning("%s failed: %s%s", type(event).__name__, exc.message, cause_of(exc))
             if isinstance(event, ConnectEvent):
                 return Reject(exc.status, exc.message)
             if isinstance(event, MessageEvent):
@@ -245,7 +245,13 @@ class Dispatcher:
             if call.outbound.intercepts:
                 frame = await call.outbound.final(frame)
         except ChannelError as exc:
-            self.logger.info("message on %s failed: %s %s", event.channel_id, exc.name, exc.message)
+            self.logger.info(
+                "message on %s failed: %s %s%s",
+                event.channel_id,
+                exc.name,
+                exc.message,
+                cause_of(exc),
+            )
             frame = error_frame(key, value, exc)
         except Exception:
             self.logger.exception("message handler failed on %s", event.channel_id)
@@ -367,10 +373,12 @@ class Dispatcher:
         error = exc if isinstance(exc, ChannelError) else InternalServerError("internal error")
         if not isinstance(exc, ChannelError):
             self.logger.error("on_connected failed for %s", channel_id, exc_info=exc)
+        elif exc.status >= 500:
+            self.logger.warning("on_connected failed for %s: %s%s", channel_id, exc, cause_of(exc))
         try:
             await self.transport.send(channel_id, error_frame(None, None, error))
-        except ChannelError:
-            self.logger.warning("could not send the error to %s", channel_id)
+        except ChannelError as failed:
+            self.logger.warning("could not send the error to %s%s", channel_id, cause_of(failed))
 
 
 def _limits(channel: ChannelDefinition, route: Route, action: str) -> list[tuple[str, RateLimit]]:

@@ -86,5 +86,17 @@ class ServiceUnavailableError(ChannelError):
     status = 503
 
 
+def cause_of(exc: BaseException) -> str:
+    """` (cause: Type: message)` for an error raised from another (an SDK's), else ``.
+
+    For logs: the client sees "table storage is unavailable"; the log says why.
+    """
+    cause = exc.__cause__
+    if cause is None:
+        return ""
+    text = str(cause).strip().splitlines()[0][:300] if str(cause).strip() else ""
+    return f" (cause: {type(cause).__name__}: {text})"
+
+
 class WiringError(Exception):
     """A channel is wired wrongly. Raised at import, with what and where."""

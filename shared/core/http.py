@@ -25,6 +25,7 @@ from shared.core.errors import (
     NotFoundError,
     UnauthorizedError,
     WiringError,
+    cause_of,
 )
 from shared.core.event_hub import EventHub
 from shared.core.functions import ChannelFunction, FunctionKind
@@ -89,6 +90,8 @@ class HttpResult:
 
 
 def error_result(exc: ChannelError) -> HttpResult:
+    if exc.status >= 500:  # the client reads the message; the log also says why
+        log.warning("%s: %s%s", exc.name, exc.message, cause_of(exc))
     return HttpResult(exc.status, exc.to_body())
 
 

@@ -1,9 +1,10 @@
 """function_app as a Flex Consumption instance of its `http` function group loads it.
 
 On Flex Consumption each webPubSubTrigger function gets its own function group, so an instance
-that serves the HTTP functions has no Web PubSub trigger: the service's events reach a webhook
-that finds no function and answers 404 (Azure/azure-functions-host#11493). The local host
-serving this app shows the same to the verifier: every event 404.
+that serves the HTTP functions has no Web PubSub trigger: events that reach it find no
+function and get 404 (Azure/azure-functions-host#11493). On its own, such a host refuses the
+abuse-protection handshake (400: no Web PubSub trigger loaded), and the local host serving
+this app shows that to the verifier.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The host's `/runtime/webhooks/webpubsub`: signature check and abuse-protection handshake."""
+"""The host's `/runtime/webhooks/webpubsub`: system key, signature check, handshake."""
 
 from __future__ import annotations
 
@@ -36,10 +36,10 @@ def user_event_headers(signature: str | None) -> dict[str, str]:
 
 
 async def post_event(
-    http: aiohttp.ClientSession, stack: LocalStack, signature: str | None
+    http: aiohttp.ClientSession, stack: LocalStack, signature: str | None, url: str = ""
 ) -> tuple[int, str]:
     async with http.post(
-        stack.webhook_url,
+        url or stack.webhook_url,
         data=json.dumps({"action": "history"}),
         headers=user_event_headers(signature),
     ) as response:
@@ -83,7 +83,8 @@ async def test_handshake_allows_the_configured_service_origin(
         method, stack.webhook_url, headers={"WebHook-Request-Origin": "localhost"}
     ) as response:
         assert response.status == 200
-        assert response.headers["WebHook-Allowed-Origin"] == "localhost"
+        # Extensions from 1.10 answer "*" (WebPubSubTriggerDispatcher; 1.9 echoed the origin).
+        assert response.headers["WebHook-Allowed-Origin"] == "*"
 
 
 async def test_handshake_refuses_another_origin(
@@ -94,3 +95,27 @@ async def test_handshake_refuses_another_origin(
     ) as response:
         assert response.status == 400
         assert "WebHook-Allowed-Origin" not in response.headers
+
+
+@pytest.mark.parametrize("code", ["", "?code=wrong-key", "?code="])
+async def test_webhook_refuses_a_missing_or_wrong_system_key_with_401(
+    stack: LocalStack, http: aiohttp.ClientSession, code: str
+) -> None:
+    """As HostController.ExtensionWebHookHandler answers Unauthorized() without the
+    webpubsub_extension system key (azure-functions-host, WebHost/Controllers)."""
+    url = stack.webhook_url.split("?")[0] + code
+    async with http.options(url, headers={"WebHook-Request-Origin": "localhost"}) as response:
+        assert response.status == 401
+        assert "WebHook-Allowed-Origin" not in response.headers
+    status, _ = await post_event(http, stack, signature(CONNECTION_ID, EMULATOR_KEY), url=url)
+    assert status == 401
+
+
+async def test_webhook_takes_the_system_key_in_the_x_functions_key_header(
+    stack: LocalStack, http: aiohttp.ClientSession
+) -> None:
+    assert stack.webhook_key
+    url = stack.webhook_url.split("?")[0]
+    headers = {"WebHook-Request-Origin": "localhost", "x-functions-key": stack.webhook_key}
+    async with http.options(url, headers=headers) as response:
+        assert response.status == 200

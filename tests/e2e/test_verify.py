@@ -54,6 +54,12 @@ async def run_verify(base_url: str, **env: str) -> tuple[int, list[str]]:
     return process.returncode, out.decode().splitlines()
 
 
+def key(stack: LocalStack) -> str:
+    """The stack's webpubsub_extension key: its host checks `?code=` as Azure does."""
+    assert stack.webhook_key
+    return stack.webhook_key
+
+
 def line(lines: list[str], step: str) -> str:
     """The one line about `step`."""
     found = [x for x in lines if x.split(": ", 1)[0].split(" ", 1)[-1] == step]
@@ -68,7 +74,7 @@ def assert_no_secret(lines: list[str], *secrets: str) -> None:
 
 
 async def test_verify_passes_every_step_against_the_local_stack(stack: LocalStack) -> None:
-    status, lines = await run_verify(stack.host_url)
+    status, lines = await run_verify(stack.host_url, WEBPUBSUB_EXTENSION_KEY=key(stack))
     assert status == 0, lines
     assert [line(lines, step).split(" ", 1)[0] for step in STEPS] == ["PASS"] * len(STEPS)
     assert line(lines, "sendMessage").endswith("verify-b got it, verify-a did not")
@@ -83,7 +89,9 @@ async def test_verify_uses_a_given_token_and_never_prints_it(
     stack: LocalStack, http: aiohttp.ClientSession
 ) -> None:
     token = signed_token(userId="operator", role="moderator")  # may broadcast
-    status, lines = await run_verify(stack.host_url, VERIFY_TOKEN=token)
+    status, lines = await run_verify(
+        stack.host_url, VERIFY_TOKEN=token, WEBPUBSUB_EXTENSION_KEY=key(stack)
+    )
     assert status == 0, lines
     assert line(lines, "broadcast") == "PASS broadcast: both clients got it"
     assert_no_secret(lines, token)
@@ -93,13 +101,17 @@ async def test_verify_with_a_guest_token_sees_the_broadcast_refused(
     stack: LocalStack, http: aiohttp.ClientSession
 ) -> None:
     token = await guest_token(http, stack.host_url, "operator")
-    status, lines = await run_verify(stack.host_url, VERIFY_TOKEN=token)
+    status, lines = await run_verify(
+        stack.host_url, VERIFY_TOKEN=token, WEBPUBSUB_EXTENSION_KEY=key(stack)
+    )
     assert status == 1
     assert line(lines, "broadcast").startswith("FAIL broadcast: POST /api/broadcast answered 403")
 
 
 async def test_verify_names_a_forged_token_at_authenticate(stack: LocalStack) -> None:
-    status, lines = await run_verify(stack.host_url, VERIFY_TOKEN=FORGED)
+    status, lines = await run_verify(
+        stack.host_url, VERIFY_TOKEN=FORGED, WEBPUBSUB_EXTENSION_KEY=key(stack)
+    )
     assert status == 1
     assert line(lines, "authenticate") == (
         "FAIL authenticate: verify-a: token signature is not valid (JWT_SECRET? an expired --token?)"
@@ -121,16 +133,18 @@ async def http_group_stack(stack: LocalStack) -> AsyncIterator[LocalStack]:
     await asyncio.to_thread(instance.stop)
 
 
-async def test_verify_shows_every_event_404_when_the_instance_has_no_webpubsub_trigger(
+async def test_verify_names_the_missing_trigger_when_the_instance_has_no_webpubsub_trigger(
     http_group_stack: LocalStack,
 ) -> None:
+    """With no Web PubSub trigger loaded the extension refuses the abuse-protection handshake
+    (400), so the service never sends the events: the handshake step says so, join fails."""
     status, lines = await run_verify(http_group_stack.host_url)
     assert status == 1
     assert line(lines, "negotiate").startswith("PASS negotiate:")
-    join = line(lines, "join")
-    assert join.startswith("FAIL join: the connect event got 404: every event 404:")
-    assert "azure-functions-host#11493" in join
-    assert "hostingPlan=ElasticPremium" in join
+    handshake = line(lines, "webhook handshake")
+    assert handshake.startswith("FAIL webhook handshake:")
+    assert "no webPubSubTrigger is loaded" in handshake
+    assert line(lines, "join").startswith("FAIL join: the service refused the WebSocket")
     assert [line(lines, step) for step in STEPS[3:]] == [f"SKIP {s}: needs join" for s in STEPS[3:]]
     assert lines[-1] == "verify: FAILED"
 

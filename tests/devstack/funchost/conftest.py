@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from devstack.funchost.app import build_app
-from devstack.funchost.loader import find_function_app, import_app_module, index
+from devstack.funchost.loader import FunctionSpec, find_function_app, import_app_module, index
 from devstack.serve import serve
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -39,6 +39,7 @@ class Host:
     app_module: ModuleType
     service: FakeService
     session: aiohttp.ClientSession
+    specs: list[FunctionSpec]
 
     @property
     def webhook(self) -> str:
@@ -99,6 +100,6 @@ async def host(sample_module: ModuleType, env_settings: dict[str, str]) -> Async
     specs = index(find_function_app(sample_module))
     runner, url = await _start(build_app(specs, ROOT))
     async with aiohttp.ClientSession() as session:
-        yield Host(url=url, app_module=sample_module, service=service, session=session)
+        yield Host(url=url, app_module=sample_module, service=service, session=session, specs=specs)
     await runner.cleanup()
     await fake_runner.cleanup()

@@ -1,6 +1,7 @@
 """A tiny v2 function app the host tests load: HTTP routes, bindings, Web PubSub triggers.
 
-`SEEN` records what each trigger function received; `REPLIES` sets what it returns next.
+`SEEN` records what each trigger function received; `REPLIES` sets what it returns next
+(`RAISE` makes it raise).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 SEEN: list[tuple[str, Any]] = []
 REPLIES: dict[str, Any] = {}
+RAISE = "raise"
 
 
 @app.route(route="hello/{name}", methods=["GET"])
@@ -58,7 +60,10 @@ async def broadcast(req: func.HttpRequest, actions: func.Out[str]) -> func.HttpR
 
 def _record(name: str, request: str) -> Any:
     SEEN.append((name, request))
-    return REPLIES.pop(name, None)
+    reply = REPLIES.pop(name, None)
+    if reply == RAISE:
+        raise RuntimeError(f"the app failed on {name}")
+    return reply
 
 
 @app.generic_trigger(
@@ -80,8 +85,6 @@ async def on_connected(request: str) -> Any:
 )
 async def on_message(request: str) -> Any:
     reply = _record("message", request)
-    if reply == "raise":
-        raise RuntimeError("the app failed")
     data = json.loads(request)["data"]
     if reply is None and data.startswith("echo "):
         # Lets a test through the real emulator see the trigger's reply as a frame.

@@ -130,6 +130,6 @@ def test_python_m_devstack_stops_everything_when_a_piece_crashes(tmp_path: Path)
             proc.kill()
     assert proc.stdout is not None
     output = proc.stdout.read()
-    assert "funchost exited" in output
+    assert "funchost stopped (exit code 1)" in output
     assert "this app does not import" in output
     assert not any(_listening(p) for p in ports)

@@ -64,7 +64,7 @@ async def service(emulator: Emulator) -> AsyncIterator[WebPubSubServiceClient]:
 @pytest.fixture
 async def connect() -> AsyncIterator[Connect]:
     """`await connect(url, protocol=None, headers=None)` -> Client; closed after the test."""
-    session = aiohttp.ClientSession()
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))  # many sockets
 
     async def open_client(
         url: str, protocol: str | None = None, headers: dict[str, str] | None = None
