@@ -36,7 +36,7 @@ from shared.core.events import (
     Reply,
     Result,
 )
-from shared.core.frames import error_frame, reply_frame
+from shared.core.frames import CORRELATION_KEY, correlation_id, error_frame, reply_frame
 from shared.core.middleware import invoke
 from shared.core.services import ChannelServices, Interaction, ServiceBuilder, Services
 from shared.core.session import Session, UserSession
@@ -171,22 +171,24 @@ class Dispatcher:
             )
         key: str | None = None
         value: Any = None
+        correlation: str | int | None = None
         user_session: UserSession | None = None
         try:
             parsed = _decode(ctx.channel, event)
             key, value = _routing_key(ctx.channel, parsed)
+            correlation = correlation_id(parsed) if key is not None else None
             route, data = _select(ctx.channel, parsed, key, value)
             action = str(value) if key else "message"
             services = self._services(ctx, event.channel_id, action, route)
             user_session = services.user_session
             result = await self._run(route, services, data, action)
-            frame = reply_frame(key, value, result)
+            frame = reply_frame(key, value, result, correlation)
         except ChannelError as exc:
             self.logger.info("message on %s failed: %s %s", event.channel_id, exc.name, exc.message)
-            frame = error_frame(key, value, exc)
+            frame = error_frame(key, value, exc, correlation)
         except Exception:
             self.logger.exception("message handler failed on %s", event.channel_id)
-            frame = error_frame(key, value, InternalServerError("internal error"))
+            frame = error_frame(key, value, InternalServerError("internal error"), correlation)
         # Return the copy when the session changed, or when this event had to read the table.
         refresh = not ctx.session_in_states
         if user_session is not None and user_session.changed:
@@ -324,7 +326,8 @@ def _select(
         if route is None:
             known = ", ".join(routes)
             raise NotFoundError(f"unknown {key} {json.dumps(value)}; this channel has: {known}")
-        return route, {k: v for k, v in parsed.items() if k != key}
+        # The routing key and the correlation id address the frame; the rest is the input.
+        return route, {k: v for k, v in parsed.items() if k not in (key, CORRELATION_KEY)}
     if channel.on_message is not None:
         return channel.on_message, parsed
     keys = " or ".join(f"'{k}'" for k in channel.routing)

@@ -1,0 +1,114 @@
+"""A routed frame's `id` comes back on the frame that answers it, and never reaches the input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from shared.core.errors import ForbiddenError
+from shared.core.functions import channel_func
+from shared.core.services import ChannelServices
+from shared.core.testing import ChannelTestEnvironment
+from shared.core.wiring import ChannelRegistry, wire_channel
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an `id` left in the input would fail here
+    text: str
+
+
+@channel_func(auth=False)
+async def shout(services: ChannelServices[Any], data: Strict) -> dict[str, str]:
+    return {"text": data.text.upper()}
+
+
+@channel_func(auth=False)
+async def count(services: ChannelServices[Any], data: Strict) -> int:
+    return len(data.text)
+
+
+@channel_func(auth=False)
+async def refuse(services: ChannelServices[Any], data: Strict) -> None:
+    raise ForbiddenError("no")
+
+
+@channel_func(auth=False)
+async def echo(services: ChannelServices[Any], data: Any) -> Any:
+    return data
+
+
+@pytest.fixture
+def env() -> ChannelTestEnvironment:
+    registry = ChannelRegistry()
+    wire_channel(
+        name="c",
+        route="/c",
+        auth=False,
+        on_message=echo,
+        on_message_wiring={"action": {"shout": shout, "count": count, "refuse": refuse}},
+        registry=registry,
+    )
+    return ChannelTestEnvironment(registry)
+
+
+async def ask(env: ChannelTestEnvironment, frame: Any) -> Any:
+    client = env.communicator("c")
+    assert (await client.connect()).accepted
+    await client.send_json(frame)
+    return await client.receive_json()
+
+
+@pytest.mark.parametrize(
+    ("frame", "expected"),
+    [
+        (
+            {"action": "shout", "id": "a1", "text": "hi"},
+            {"action": "shout", "id": "a1", "text": "HI"},
+        ),
+        ({"action": "shout", "id": 7, "text": "hi"}, {"action": "shout", "id": 7, "text": "HI"}),
+        (
+            {"action": "count", "id": "n", "text": "abc"},
+            {"action": "count", "id": "n", "result": 3},
+        ),
+        ({"action": "shout", "text": "hi"}, {"action": "shout", "text": "HI"}),
+    ],
+)
+async def test_a_reply_echoes_the_id_of_the_frame_it_answers(
+    env: ChannelTestEnvironment, frame: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    assert await ask(env, frame) == expected
+
+
+@pytest.mark.parametrize(
+    ("frame", "status"),
+    [
+        ({"action": "refuse", "id": "r", "text": "x"}, 403),
+        ({"action": "shout", "id": "r"}, 422),  # validation failed
+        ({"action": "nope", "id": "r"}, 404),  # unknown action
+    ],
+)
+async def test_an_error_frame_echoes_the_id(
+    env: ChannelTestEnvironment, frame: dict[str, Any], status: int
+) -> None:
+    reply = await ask(env, frame)
+    assert (reply["action"], reply["id"], reply["status"]) == (frame["action"], "r", status)
+
+
+async def test_an_id_of_another_json_type_is_not_echoed(env: ChannelTestEnvironment) -> None:
+    reply = await ask(env, {"action": "shout", "id": {"x": 1}, "text": "hi"})
+    assert reply == {"action": "shout", "text": "HI"}
+
+
+async def test_unrouted_frames_keep_their_id_as_data(env: ChannelTestEnvironment) -> None:
+    assert await ask(env, {"id": "x", "free": 1}) == {"id": "x", "free": 1}
+
+
+async def test_two_calls_in_flight_are_told_apart_by_id(env: ChannelTestEnvironment) -> None:
+    client = env.communicator("c")
+    await client.connect()
+    await client.send_json({"action": "shout", "id": 1, "text": "one"})
+    await client.send_json({"action": "shout", "id": 2, "text": "two"})
+    replies = {r["id"]: r["text"] for r in [await client.receive_json() for _ in range(2)]}
+    assert replies == {1: "ONE", 2: "TWO"}
