@@ -69,7 +69,10 @@ async def authenticate(services: ChannelServices[Room], data: Token) -> Authenti
     return Authenticated(authenticated=True)
 
 
-@channel_func(auth=True, docs=Docs(summary="Send a message to the room", tags=["chat"]))
+@channel_func(
+    auth=True,
+    docs=Docs(summary="Send a message to the room", tags=["chat"], pushes=[RoomMessage]),
+)
 async def send_message(
     services: ChannelServices[Room], data: ChatMessage, session: Session
 ) -> Sent:
@@ -89,13 +92,21 @@ async def history(services: ChannelServices[Room], data: HistoryRequest) -> Hist
     return History(messages=[RoomMessage.model_validate(row) for row in rows])
 
 
-@func(auth=True, docs=Docs(summary="Broadcast a message to all users in a room", tags=["chat"]))
+@func(
+    auth=True,
+    docs=Docs(
+        summary="Broadcast a message to all users in a room", tags=["chat"], pushes=[RoomMessage]
+    ),
+)
 async def broadcast_to_room(services: Services, data: Broadcast, session: Session) -> None:
     message = RoomMessage(message=data.message, user_id=session.user_id, timestamp=now_ms())
     await services.event_hub.publish(room_topic(data.room), None, message)  # None: everyone
 
 
-@channel_func(auth=True, docs=Docs(summary="Run a job, reporting progress", tags=["jobs"]))
+@channel_func(
+    auth=True,
+    docs=Docs(summary="Run a job, reporting progress", tags=["jobs"], pushes=[JobProcessing]),
+)
 async def process_job(services: ChannelServices[Room], data: Job) -> JobComplete:
     await services.channel.send(JobProcessing(step="Loading data"))
     loaded = len(data.job_id)

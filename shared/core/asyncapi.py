@@ -1,0 +1,344 @@
+"""An AsyncAPI 3.0 document of the wiring: channels, actions, pushed frames, HTTP routes.
+
+Each channel is reached through the negotiate route (its opening data are query parameters,
+in the channel's `ws` binding); each routed action is a request/reply operation whose reply
+is its result frame or the error frame; each frame a channel pushes (its on_connect result,
+the models its functions declare in `Docs.pushes`) is a receive operation; each plain function
+served over HTTP is a request/reply operation with an `http` binding. Schemas come from the
+pydantic models, once, under `components/schemas`. Generated clients read only this document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
+
+from shared.core.frames import CORRELATION_KEY
+from shared.core.functions import ChannelFunction
+from shared.core.wiring import ChannelDefinition, ChannelRegistry, Route
+
+ASYNCAPI_VERSION = "3.0.0"
+REF = "#/components/schemas/{model}"
+SESSION = {"$ref": "#/components/securitySchemes/session"}
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """A plain function served at `/api/<route>` (what `wire_http` is given), for the docs."""
+
+    func: ChannelFunction
+    route: str
+    methods: Sequence[str] = ("POST",)
+    auth: bool | None = None
+
+    @property
+    def needs_auth(self) -> bool:
+        """The given auth, else the function's own, else required: as `call_function` decides."""
+        return self.auth if self.auth is not None else self.func.auth is not False
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "ErrorFrame",
+    "type": "object",
+    "description": "An action failed (or the connection could not be served). `action` and "
+    "`id` name the request it answers, when it could be routed.",
+    "properties": {
+        "action": {"type": "string"},
+        CORRELATION_KEY: {"type": ["string", "integer"]},
+        "error": {"type": "string", "description": "What went wrong, for a person to read"},
+        "errorName": {"type": "string", "description": "The error's class, e.g. UnauthorizedError"},
+        "status": {"type": "integer", "description": "An HTTP-style status"},
+    },
+    "required": ["error", "errorName", "status"],
+}
+
+
+class _Schemas:
+    """Every type's JSON Schema, computed in one pass so shared models are defined once."""
+
+    def __init__(self, types: Iterable[tuple[Any, JsonSchemaMode]]) -> None:
+        keyed = {(id(t), mode): (t, mode) for t, mode in types if t not in (None, type(None))}
+        inputs = [(key, mode, TypeAdapter(t)) for key, (t, mode) in keyed.items()]
+        found, defs = TypeAdapter.json_schemas(inputs, ref_template=REF, by_alias=True)
+        self._found = {key: schema for (key, _), schema in found.items()}
+        self.components: dict[str, Any] = {**defs.get("$defs", {}), "ErrorFrame": ERROR_SCHEMA}
+
+    def of(self, t: Any, mode: JsonSchemaMode) -> dict[str, Any] | None:
+        if t in (None, type(None)):
+            return None
+        return dict(self._found[(id(t), mode)])
+
+    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        ref = schema.get("$ref")
+        return self.components[ref.rsplit("/", 1)[1]] if isinstance(ref, str) else schema
+
+
+def _is_object(schemas: _Schemas, schema: dict[str, Any] | None) -> bool:
+    return schema is not None and schemas.resolve(schema).get("type") == "object"
+
+
+def _head(key: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {key: {"const": value, "type": "string"}, CORRELATION_KEY: ERROR_ID},
+        "required": [key],
+    }
+
+
+ERROR_ID: dict[str, Any] = {
+    "type": ["string", "integer"],
+    "description": "Correlation id: optional; the reply and error frames echo it",
+}
+
+
+def _docs(fn: ChannelFunction) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if fn.docs is not None:
+        if fn.docs.summary:
+            out["summary"] = fn.docs.summary
+        if fn.docs.description:
+            out["description"] = fn.docs.description
+        if fn.docs.tags:
+            out["tags"] = [{"name": tag} for tag in fn.docs.tags]
+        if fn.docs.errors:
+            out["x-errors"] = [error.__name__ for error in fn.docs.errors]
+    return out
+
+
+def push_name(schema: dict[str, Any], title: str) -> str:
+    """A pushed frame's event name: its `type` constant, else its model name in camelCase."""
+    const = schema.get("properties", {}).get("type", {}).get("const")
+    return const if isinstance(const, str) else title[:1].lower() + title[1:]
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+
+def _security(auth: bool) -> dict[str, Any]:
+    return {"x-auth": auth, **({"security": [SESSION]} if auth else {})}
+
+
+def _channel(
+    channel: ChannelDefinition, schemas: _Schemas, negotiate: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The channel object and its operations."""
+    ref = {"$ref": f"#/channels/{channel.name}"}
+    messages: dict[str, Any] = {
+        "error": {"name": "error", "payload": {"$ref": REF.format(model="ErrorFrame")}}
+    }
+    operations: dict[str, Any] = {}
+
+    def message_ref(key: str) -> dict[str, Any]:
+        return {"$ref": f"#/channels/{channel.name}/messages/{key}"}
+
+    def request_reply(op: str, route: Route, key: str | None, value: str | None) -> None:
+        fn = route.func
+        payload = schemas.of(fn.input_type, "validation") or {}
+        output = schemas.of(fn.output_type, "serialization")
+        shape = "none" if output is None else "object" if _is_object(schemas, output) else "result"
+        reply: dict[str, Any] = {} if output is None else output
+        if key is not None and value is not None:
+            payload = {"allOf": [payload, _head(key, value)]} if payload else _head(key, value)
+            wrapped = (
+                {"type": "object", "properties": {"result": output}} if shape == "result" else reply
+            )
+            reply = (
+                {"allOf": [wrapped, _head(key, value)]} if output is not None else _head(key, value)
+            )
+        messages[f"{op}-request"] = {"name": f"{op}-request", "payload": payload}
+        messages[f"{op}-reply"] = {"name": f"{op}-reply", "payload": reply, "x-shape": shape}
+        routing = {"x-routing": {"key": key, "value": value}} if key is not None else {}
+        operations[f"{channel.name}-{op}"] = {
+            "action": "send",
+            "channel": ref,
+            "messages": [message_ref(f"{op}-request")],
+            "reply": {
+                "channel": ref,
+                "messages": [message_ref(f"{op}-reply"), message_ref("error")],
+            },
+            "x-method": op,
+            **routing,
+            **_security(route.auth),
+            **_docs(fn),
+        }
+
+    if channel.on_message is not None:
+        request_reply("message", channel.on_message, None, None)
+    for key, routes in channel.routing.items():
+        for value, route in routes.items():
+            request_reply(_safe(value), route, key, value)
+
+    pushed: list[tuple[Any, bool]] = []  # (model, is the connect reply)
+    if channel.on_connect is not None:
+        pushed.append((channel.on_connect.func.output_type, True))
+    for route in _routes(channel):
+        pushed.extend(
+            (model, False) for model in (route.func.docs.pushes if route.func.docs else ())
+        )
+    for model, on_connect in pushed:
+        schema = schemas.of(model, "serialization")
+        if schema is None:
+            continue
+        name = push_name(schemas.resolve(schema), schemas.resolve(schema).get("title", "frame"))
+        key = f"push-{_safe(name)}"
+        if key in messages:
+            continue
+        messages[key] = {
+            "name": name,
+            "payload": schema,
+            **({"x-on-connect": True} if on_connect else {}),
+        }
+        operations[f"{channel.name}-{key}"] = {
+            "action": "receive",
+            "channel": ref,
+            "messages": [message_ref(key)],
+            "x-push": name,
+        }
+    operations[f"{channel.name}-error"] = {
+        "action": "receive",
+        "channel": ref,
+        "messages": [message_ref("error")],
+        "summary": "An error not answering any request (on_connect failed, say)",
+    }
+
+    query: dict[str, Any] = {
+        "type": "object",
+        "properties": {"channel": {"const": channel.name, "type": "string"}},
+        "required": ["channel"],
+    }
+    if channel.opening_data_type is not None:
+        opening = schemas.resolve(schemas.of(channel.opening_data_type, "validation") or {})
+        query["properties"].update(opening.get("properties", {}))
+        query["required"] += opening.get("required", [])
+        query["x-opening-data"] = opening.get("title")
+    obj = {
+        "address": negotiate,
+        "title": channel.name,
+        "description": f"GET {negotiate}?channel={channel.name}&<opening data> answers "
+        "{url, baseUrl, accessToken}; open a WebSocket on `url`. Frames are JSON text.",
+        "messages": messages,
+        "bindings": {"ws": {"method": "GET", "query": query, "bindingVersion": "0.1.0"}},
+        "tags": [{"name": tag} for tag in channel.tags],
+        "x-channel": {
+            "name": channel.name,
+            "route": channel.route,
+            "auth": channel.auth,
+            "maxFrameBytes": channel.max_frame_bytes,
+        },
+    }
+    return obj, operations
+
+
+def _routes(channel: ChannelDefinition) -> list[Route]:
+    found = [channel.on_connect, channel.on_message, channel.on_disconnect]
+    return [r for r in found if r is not None] + [
+        r for routes in channel.routing.values() for r in routes.values()
+    ]
+
+
+def _http(
+    route: HttpRoute, schemas: _Schemas, prefix: str
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    fn = route.func
+    cid = f"http-{_safe(route.route)}"
+    ref = {"$ref": f"#/channels/{cid}"}
+    output = schemas.of(fn.output_type, "serialization")
+    channel = {
+        "address": f"{prefix}/{route.route}",
+        "title": f"{prefix}/{route.route}",
+        "messages": {
+            "request": {
+                "name": "request",
+                "payload": schemas.of(fn.input_type, "validation") or {},
+            },
+            "reply": {
+                "name": "reply",
+                "payload": output or {},
+                "x-shape": "object" if output else "none",
+            },
+            "error": {"name": "error", "payload": {"$ref": REF.format(model="ErrorFrame")}},
+        },
+    }
+    name = fn.name.split("_")[0] + "".join(p.title() for p in fn.name.split("_")[1:])
+    operation = {
+        "action": "send",
+        "channel": ref,
+        "messages": [{"$ref": f"#/channels/{cid}/messages/request"}],
+        "reply": {
+            "channel": ref,
+            "messages": [
+                {"$ref": f"#/channels/{cid}/messages/reply"},
+                {"$ref": f"#/channels/{cid}/messages/error"},
+            ],
+        },
+        "bindings": {"http": {"method": route.methods[0], "bindingVersion": "0.3.0"}},
+        "x-method": name,
+        **_security(route.needs_auth),
+        **_docs(fn),
+    }
+    return cid, channel, {cid: operation}
+
+
+def asyncapi_document(
+    registry: ChannelRegistry,
+    http_routes: Sequence[HttpRoute] = (),
+    *,
+    title: str,
+    version: str,
+    description: str = "",
+    prefix: str = "/api",
+    negotiate_route: str = "negotiate",
+) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of `registry`'s channels and of `http_routes`."""
+    types: list[tuple[Any, JsonSchemaMode]] = []
+    for channel in registry.channels.values():
+        if channel.opening_data_type is not None:
+            types.append((channel.opening_data_type, "validation"))
+        for route in _routes(channel):
+            types += [
+                (route.func.input_type, "validation"),
+                (route.func.output_type, "serialization"),
+            ]
+            types += [
+                (m, "serialization") for m in (route.func.docs.pushes if route.func.docs else ())
+            ]
+    for http in http_routes:
+        types += [(http.func.input_type, "validation"), (http.func.output_type, "serialization")]
+    schemas = _Schemas(types)
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    for channel in registry.channels.values():
+        channels[channel.name], ops = _channel(channel, schemas, f"{prefix}/{negotiate_route}")
+        operations.update(ops)
+    for http in http_routes:
+        cid, obj, ops = _http(http, schemas, prefix)
+        channels[cid] = obj
+        operations.update(ops)
+    return {
+        "asyncapi": ASYNCAPI_VERSION,
+        "info": {"title": title, "version": version, "description": description},
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "schemas": schemas.components,
+            "securitySchemes": {
+                "session": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A session: a Bearer token on negotiate (or on the HTTP "
+                    "route), or an authenticating action on the open connection",
+                }
+            },
+        },
+    }
+
+
+__all__ = ["HttpRoute", "asyncapi_document", "push_name"]
