@@ -1,0 +1,76 @@
+"""Generate the AsyncAPI document and the typed clients made from it.
+
+    python -m shared.core.codegen function_app:ASYNCAPI clients   # write
+    python -m shared.core.codegen function_app:ASYNCAPI clients --check   # fail when stale
+
+The clients are made from the document alone; both are deterministic (sorted keys, sorted
+channels and operations), so the committed files change only when the wiring does.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from shared.core.codegen import python, typescript
+from shared.core.codegen.spec import read
+
+TEMPLATES = Path(__file__).parent / "templates"
+ROOT = Path(__file__).parents[3]
+PYTHON_PACKAGE = "python/channels_client"
+
+
+def document_json(document: dict[str, Any]) -> str:
+    """The document as written and served: sorted keys, two-space indent, final newline."""
+    return json.dumps(document, sort_keys=True, indent=2) + "\n"
+
+
+def formatted(source: str) -> str:
+    """Python source as `ruff` (pinned in requirements-dev.txt) fixes and formats it."""
+
+    def ruff(*args: str, text: str) -> str:
+        name = f"clients/{PYTHON_PACKAGE}/generated.py"  # under the project's ruff settings
+        command = [sys.executable, "-m", "ruff", *args, "--stdin-filename", name, "-"]
+        return subprocess.run(  # noqa: S603 - our interpreter running the pinned ruff
+            command, input=text, capture_output=True, text=True, check=True, cwd=ROOT
+        ).stdout
+
+    return ruff("format", text=ruff("check", "--fix-only", "--exit-zero", text=source))
+
+
+def generate(document: dict[str, Any]) -> dict[str, str]:
+    """Every generated file, by its path under the clients folder."""
+    spec = read(json.loads(document_json(document)))
+    return {
+        "asyncapi.json": document_json(document),
+        "typescript/api.ts": typescript.generate(spec),
+        "typescript/runtime.ts": (TEMPLATES / "runtime.ts").read_text(),
+        f"{PYTHON_PACKAGE}/__init__.py": formatted(python.package(spec)),
+        f"{PYTHON_PACKAGE}/models.py": formatted(python.models(spec)),
+        f"{PYTHON_PACKAGE}/client.py": formatted(python.client(spec)),
+        f"{PYTHON_PACKAGE}/runtime.py": (TEMPLATES / "runtime.py").read_text(),
+        f"{PYTHON_PACKAGE}/py.typed": "",
+    }
+
+
+def stale(document: dict[str, Any], folder: Path) -> list[str]:
+    """The generated files that are missing or differ from what `generate` makes now."""
+    return sorted(
+        path
+        for path, text in generate(document).items()
+        if not (folder / path).is_file() or (folder / path).read_text() != text
+    )
+
+
+def write(document: dict[str, Any], folder: Path) -> list[str]:
+    """Write the files that changed; the paths written."""
+    changed = stale(document, folder)
+    files = generate(document)
+    for path in changed:
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(files[path])
+    return changed
