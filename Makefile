@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint typecheck unit bench clean
+.PHONY: setup run test lint typecheck unit bench clean clients
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ typecheck: setup
 
 test: lint typecheck
 	$(PY) -m pytest
+
+# The AsyncAPI document and the TypeScript and Python clients made from it (committed).
+clients: setup
+	$(PY) -m shared.core.codegen function_app:ASYNCAPI clients
 
 bench: setup
 	$(PY) -m bench

@@ -130,8 +130,9 @@ class Connection:
     async def open(self) -> None:
         """Negotiate, open the socket, wait for the on_connect frame."""
         self._closed_by_user = False
-        socket, first = await self._connect_once()
-        self._reader = asyncio.create_task(self._run(socket, first))
+        socket, _ = await self._connect_once()
+        # The first welcome is `connect_frame`; a reconnection's welcome is also an event.
+        self._reader = asyncio.create_task(self._run(socket, []))
 
     async def _connect_once(self) -> tuple[ClientConnection, list[Any]]:
         query = {"channel": self.spec.name}
