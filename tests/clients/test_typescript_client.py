@@ -66,7 +66,7 @@ def test_a_node_test_drives_the_seed_flow_with_the_typescript_client(
         "NODE_PATH": str(ROOT / "node_modules"),  # the compiled test lives outside the repo
     }
     result = subprocess.run(
-        ["node", "--test", "--test-reporter=spec", str(compiled)],
+        ["node", "--test", "--test-reporter=tap", str(compiled)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -74,4 +74,4 @@ def test_a_node_test_drives_the_seed_flow_with_the_typescript_client(
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ℹ pass 5\n" in result.stdout and "ℹ fail 0\n" in result.stdout, result.stdout
+    assert "# pass 5\n" in result.stdout and "# fail 0\n" in result.stdout, result.stdout
