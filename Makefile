@@ -33,7 +33,7 @@ test: lint typecheck
 
 # The AsyncAPI document and the TypeScript and Python clients made from it (committed).
 clients: setup
-	$(PY) -m shared.core.codegen function_app:ASYNCAPI clients
+	$(PY) -m shared.core.codegen function_app:asyncapi clients
 
 bench: setup
 	$(PY) -m bench

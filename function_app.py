@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
+from typing import Any
 
 import azure.functions as func
 
 from channels import chat  # importing wires the channels
 from channels.auth import guest_token
 from channels.services import services
-from shared.azure.functions_app import wire_http, wire_negotiate, wire_webpubsub_triggers
+from shared.azure.functions_app import (
+    wire_http,
+    wire_negotiate,
+    wire_sweep,
+    wire_webpubsub_triggers,
+)
 from shared.azure.runtime import ChannelRuntime
-from shared.core.asyncapi import HttpRoute, asyncapi_document
+from shared.core.asyncapi import HttpRoute, asyncapi_document, document_json
 from shared.core.docs import describe
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -20,6 +27,7 @@ runtime = ChannelRuntime(services=services)
 
 wire_webpubsub_triggers(app, runtime)
 wire_negotiate(app, runtime)
+wire_sweep(app, runtime)
 HTTP_ROUTES = (
     HttpRoute(chat.broadcast_to_room, route="broadcast", methods=["POST"]),
     HttpRoute(guest_token, route="token", methods=["POST"]),
@@ -27,31 +35,50 @@ HTTP_ROUTES = (
 for http_route in HTTP_ROUTES:
     wire_http(app, runtime, http_route.func, route=http_route.route, methods=http_route.methods)
 
-CHANNEL_DOCS = json.dumps(describe(runtime.registry))
-ASYNCAPI = asyncapi_document(
-    runtime.registry,
-    HTTP_ROUTES,
-    title="Channels chat",
-    version="1.0.0",
-    description="The reference chat app: its channels, actions, pushed frames and HTTP routes.",
-)
-ASYNCAPI_JSON = json.dumps(ASYNCAPI, sort_keys=True, indent=2) + "\n"
-CHAT_PAGE = (Path(__file__).parent / "channels" / "static" / "chat.html").read_bytes()
+CHAT_PAGE = Path(__file__).parent / "channels" / "static" / "chat.html"
+
+
+@functools.cache
+def channel_docs_json() -> str:
+    """Built on the first request, not at import: every cold start would pay for the schemas."""
+    return json.dumps(describe(runtime.registry))
+
+
+@functools.cache
+def asyncapi() -> dict[str, Any]:
+    """The app's AsyncAPI 3.0 document (`make clients` writes it and the clients to clients/)."""
+    return asyncapi_document(
+        runtime.registry,
+        HTTP_ROUTES,
+        title="Channels chat",
+        version="1.0.0",
+        description="The reference chat app: its channels, actions, pushed frames, HTTP routes.",
+    )
+
+
+@functools.cache
+def asyncapi_json() -> str:
+    return document_json(asyncapi())
 
 
 @app.route(route="channels", methods=["GET"])
 def channel_docs(req: func.HttpRequest) -> func.HttpResponse:
     """Every channel, action, auth rule and JSON Schema: for docs and typed clients."""
-    return func.HttpResponse(CHANNEL_DOCS, mimetype="application/json")
+    return func.HttpResponse(channel_docs_json(), mimetype="application/json")
 
 
 @app.route(route="asyncapi.json", methods=["GET"])
-def asyncapi(req: func.HttpRequest) -> func.HttpResponse:
+def asyncapi_route(req: func.HttpRequest) -> func.HttpResponse:
     """The AsyncAPI 3.0 document the generated clients (clients/) are made from."""
-    return func.HttpResponse(ASYNCAPI_JSON, mimetype="application/json")
+    return func.HttpResponse(asyncapi_json(), mimetype="application/json")
 
 
 @app.route(route="chat", methods=["GET"])
 def chat_page(req: func.HttpRequest) -> func.HttpResponse:
     """The reference chat page: pick a room and a name, then chat live."""
-    return func.HttpResponse(CHAT_PAGE, mimetype="text/html", charset="utf-8")
+    return func.HttpResponse(_chat_page(), mimetype="text/html", charset="utf-8")
+
+
+@functools.cache
+def _chat_page() -> bytes:
+    return CHAT_PAGE.read_bytes()

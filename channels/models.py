@@ -9,9 +9,13 @@ from pydantic.alias_generators import to_camel
 
 
 class Model(BaseModel):
-    """camelCase on the wire (as Pikku clients expect), snake_case in Python."""
+    """camelCase on the wire (as Pikku clients expect), snake_case in Python.
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    `defer_build`: a model's validator is built when first used, not at import, so a cold
+    start pays only for the models its first event touches.
+    """
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
 
 class Room(Model):

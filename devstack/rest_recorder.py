@@ -35,6 +35,8 @@ class RestCall:
             return {"PUT": "add_to_group", "DELETE": "remove_from_group"}.get(self.method, "?")
         if p.startswith("/connections/") and self.method == "DELETE":
             return "close_connection"
+        if p.startswith("/connections/") and self.method == "HEAD":
+            return "connection_exists"
         return f"{self.method} {p}"
 
 
@@ -44,6 +46,7 @@ class RestRecorder:
         self.port = 0  # known once started
         self.calls: list[RestCall] = []
         self.fail_with: int | None = None  # answer every call with this status (an outage)
+        self.gone: set[str] = set()  # connection ids the "service" no longer has
         self._served: Served | None = None
 
     @property
@@ -76,6 +79,8 @@ class RestRecorder:
         self.calls.append(call)
         if self.fail_with is not None:
             return web.Response(status=self.fail_with)
+        if call.kind == "connection_exists" and path.rsplit("/", 1)[-1] in self.gone:
+            return web.Response(status=404)
         status = {
             "send_to_group": 202,
             "send_to_connection": 202,

@@ -116,3 +116,22 @@ def wire_http(
         return to_response(result)
 
     _register(app, f"http_{fn.name}", handle, app.route(route=route, methods=list(methods)))
+
+
+SWEEP_SCHEDULE = "0 */5 * * * *"  # every five minutes (NCRONTAB, with seconds)
+
+
+def wire_sweep(
+    app: func.FunctionApp, runtime: ChannelRuntime, schedule: str = SWEEP_SCHEDULE
+) -> None:
+    """A timer function that removes records of connections the service no longer has."""
+
+    async def handle(timer: func.TimerRequest) -> None:
+        await runtime.sweep()
+
+    _register(
+        app,
+        "sweep_connections",
+        handle,
+        app.timer_trigger(schedule=schedule, arg_name="timer", run_on_startup=False),
+    )

@@ -21,6 +21,7 @@ from shared.core.errors import SettingsError
 from shared.core.jwt_service import JwtService
 from shared.core.runtime import Parts, assemble
 from shared.core.services import AppServices
+from shared.core.sweep import SweepResult, sweep
 from shared.core.wiring import ChannelRegistry, default_registry
 
 log = logging.getLogger("channels")
@@ -108,6 +109,14 @@ class ChannelRuntime:
             log.exception("the channel runtime could not start")
             return {"code": "serverError", "errorMessage": "the channel runtime could not start"}
         return render(await dispatcher.dispatch(event))
+
+    async def sweep(self) -> SweepResult | None:
+        """Remove records that outlived their connection; never raises (a timer would retry)."""
+        try:
+            return await sweep(self.parts.dispatcher)
+        except Exception:
+            log.exception("the sweep failed")
+            return None
 
     async def aclose(self) -> None:
         if self._parts is not None:

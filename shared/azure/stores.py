@@ -7,6 +7,8 @@ point reads stay O(1)).
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
@@ -40,6 +42,7 @@ class TableConnectionStore:
             session=json.loads(session) if session else None,
             user_id=entity.get("UserId") or None,
             connected_at=entity["ConnectedAt"],
+            check_after=entity.get("CheckAfter"),
         )
 
     async def put(self, record: ConnectionRecord) -> None:
@@ -51,6 +54,7 @@ class TableConnectionStore:
             "Session": json.dumps(record.session) if record.session is not None else "",
             "UserId": record.user_id or "",
             "ConnectedAt": record.connected_at,
+            "CheckAfter": record.check_after,
         }
         table = await self._storage.table(self._table)
         try:
@@ -76,5 +80,27 @@ class TableConnectionStore:
         table = await self._storage.table(self._table)
         try:
             await table.delete_entity(channel_id, ROW_KEY)  # no error when already gone
+        except AzureError as exc:
+            raise ServiceUnavailableError("connection store is unavailable") from exc
+
+    async def due_for_check(self, now: datetime) -> AsyncIterator[str]:
+        # A scan across partitions, off the message path (the sweep's timer only).
+        table = await self._storage.table(self._table)
+        try:
+            pages = table.query_entities(
+                "CheckAfter lt @now", parameters={"now": now}, select=["PartitionKey"]
+            )
+            async for entity in pages:
+                yield entity["PartitionKey"]
+        except AzureError as exc:
+            raise ServiceUnavailableError("connection store is unavailable") from exc
+
+    async def checked(self, channel_id: str, next_check: datetime) -> None:
+        entity = {"PartitionKey": channel_id, "RowKey": ROW_KEY, "CheckAfter": next_check}
+        table = await self._storage.table(self._table)
+        try:
+            await table.update_entity(entity)  # merge
+        except ResourceNotFoundError:
+            return  # disconnected meanwhile
         except AzureError as exc:
             raise ServiceUnavailableError("connection store is unavailable") from exc

@@ -49,6 +49,12 @@ class WebPubSubTransport:
             "publish", self.client.send_to_group(topic, frame, excluded=excluded, content_type=JSON)
         )
 
+    async def connection_exists(self, channel_id: str) -> bool:
+        try:
+            return bool(await self.client.connection_exists(channel_id))
+        except AzureError as exc:
+            raise ServiceUnavailableError("realtime service failed to check a connection") from exc
+
     async def client_access(
         self, *, user_id: str | None, minutes_to_expire: int = 60
     ) -> ClientAccess:

@@ -10,6 +10,7 @@ pydantic models, once, under `components/schemas`. Generated clients read only t
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -213,10 +214,11 @@ def _channel(
         "required": ["channel"],
     }
     if channel.opening_data_type is not None:
-        opening = schemas.resolve(schemas.of(channel.opening_data_type, "validation") or {})
+        ref = schemas.of(channel.opening_data_type, "validation") or {}
+        opening = schemas.resolve(ref)
         query["properties"].update(opening.get("properties", {}))
         query["required"] += opening.get("required", [])
-        query["x-opening-data"] = opening.get("title")
+        query["x-opening-data"] = ref  # the model generated clients take
     obj = {
         "address": negotiate,
         "title": channel.name,
@@ -341,4 +343,9 @@ def asyncapi_document(
     }
 
 
-__all__ = ["HttpRoute", "asyncapi_document", "push_name"]
+def document_json(document: dict[str, Any]) -> str:
+    """The document as written and served: sorted keys, two-space indent, final newline."""
+    return json.dumps(document, sort_keys=True, indent=2) + "\n"
+
+
+__all__ = ["HttpRoute", "asyncapi_document", "document_json", "push_name"]

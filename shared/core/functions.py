@@ -13,10 +13,11 @@ Types come from the annotations, once, at decoration time:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, overload
 
@@ -70,7 +71,12 @@ class ChannelFunction:
     docs: Docs | None
     middleware: tuple[Middleware, ...]
     location: str
-    input_adapter: TypeAdapter[Any] | None = field(repr=False)
+    takes_input: bool  # a message or plain function: `data` is validated against input_type
+
+    @functools.cached_property
+    def input_adapter(self) -> TypeAdapter[Any] | None:
+        """Built on first use, not at import: a cold start pays only for what its event uses."""
+        return TypeAdapter(self.input_type) if self.takes_input else None
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the undecorated function: decorated functions stay plain functions."""
@@ -106,10 +112,11 @@ class ChannelFunction:
 
 
 def _location(fn: Callable[..., Any]) -> str:
-    try:
-        return f"{inspect.getsourcefile(fn)}:{inspect.getsourcelines(fn)[1]}"
-    except (OSError, TypeError):
+    # From the code object: no source file is read (inspect.getsourcelines would, at import).
+    code = getattr(fn, "__code__", None)
+    if code is None:
         return getattr(fn, "__module__", "?")
+    return f"{code.co_filename}:{code.co_firstlineno}"
 
 
 def _services_type(hint: Any) -> type[Services] | None:
@@ -169,10 +176,9 @@ def _build(
         )
 
     input_type: Any = None
-    adapter: TypeAdapter[Any] | None = None
-    if kind in (FunctionKind.MESSAGE, FunctionKind.PLAIN):
+    takes_input = kind in (FunctionKind.MESSAGE, FunctionKind.PLAIN)
+    if takes_input:
         input_type = hints.get(params[1].name, Any)
-        adapter = TypeAdapter(input_type)
     elif kind is FunctionKind.DISCONNECT:
         data_hint = hints.get(params[1].name)
         if isinstance(data_hint, type) and issubclass(data_hint, BaseModel):
@@ -191,7 +197,7 @@ def _build(
         docs=docs,
         middleware=tuple(middleware),
         location=where,
-        input_adapter=adapter,
+        takes_input=takes_input,
     )
 
 

@@ -7,9 +7,14 @@ Table Storage.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+
+UNCONFIRMED_WINDOW = timedelta(minutes=2)
+"""A new record is first checked against the service this long after its connect (the
+connect -> connected handshake fits well inside); see shared/core/sweep.py."""
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,12 @@ class ConnectionRecord:
     session: dict[str, Any] | None = None
     user_id: str | None = None
     connected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # When the sweep should next ask the service whether the connection is still there.
+    check_after: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.check_after is None:
+            object.__setattr__(self, "check_after", self.connected_at + UNCONFIRMED_WINDOW)
 
 
 class ConnectionStore(Protocol):
@@ -27,6 +38,11 @@ class ConnectionStore(Protocol):
     async def put(self, record: ConnectionRecord) -> None: ...
     async def save_session(self, channel_id: str, session: dict[str, Any] | None) -> None: ...
     async def delete(self, channel_id: str) -> None: ...
+    def due_for_check(self, now: datetime) -> AsyncIterator[str]:
+        """Ids of records whose `check_after` has passed (the sweep's work list)."""
+
+    async def checked(self, channel_id: str, next_check: datetime) -> None:
+        """The service still has the connection: leave it alone until `next_check`."""
 
 
 class MemoryConnectionStore:
@@ -48,3 +64,17 @@ class MemoryConnectionStore:
 
     async def delete(self, channel_id: str) -> None:
         self.records.pop(channel_id, None)
+
+    async def due_for_check(self, now: datetime) -> AsyncIterator[str]:
+        due = [r.channel_id for r in self.records.values() if _due(r, now)]
+        for channel_id in due:
+            yield channel_id
+
+    async def checked(self, channel_id: str, next_check: datetime) -> None:
+        record = self.records.get(channel_id)
+        if record is not None:
+            self.records[channel_id] = replace(record, check_after=next_check)
+
+
+def _due(record: ConnectionRecord, now: datetime) -> bool:
+    return record.check_after is not None and record.check_after < now

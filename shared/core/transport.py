@@ -30,6 +30,9 @@ class Transport(Protocol):
     async def publish(self, topic: str, frame: Jsonable, exclude: str | None = None) -> None:
         """Send one JSON frame to every subscriber of a topic but `exclude`: one call."""
 
+    async def connection_exists(self, channel_id: str) -> bool:
+        """Whether the service still holds this connection open."""
+
 
 FrameListener = Callable[[str, str], None]
 
@@ -47,6 +50,7 @@ class MemoryTransport:
         self._listeners[channel_id] = listener
 
     def forget(self, channel_id: str) -> None:
+        """The client is gone (closed, refused, or never finished its handshake)."""
         self._listeners.pop(channel_id, None)
         for members in self.topics.values():
             members.discard(channel_id)
@@ -71,6 +75,9 @@ class MemoryTransport:
     async def unsubscribe(self, topic: str, channel_id: str) -> None:
         self.calls.append(("unsubscribe", topic, channel_id))
         self.topics[topic].discard(channel_id)
+
+    async def connection_exists(self, channel_id: str) -> bool:
+        return channel_id in self._listeners and channel_id not in self.closed
 
     async def publish(self, topic: str, frame: Jsonable, exclude: str | None = None) -> None:
         self.calls.append(("publish", topic))

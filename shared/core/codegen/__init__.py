@@ -1,7 +1,7 @@
 """Generate the AsyncAPI document and the typed clients made from it.
 
-    python -m shared.core.codegen function_app:ASYNCAPI clients   # write
-    python -m shared.core.codegen function_app:ASYNCAPI clients --check   # fail when stale
+    python -m shared.core.codegen function_app:asyncapi clients   # write
+    python -m shared.core.codegen function_app:asyncapi clients --check   # fail when stale
 
 The clients are made from the document alone; both are deterministic (sorted keys, sorted
 channels and operations), so the committed files change only when the wiring does.
@@ -15,17 +15,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from shared.core.asyncapi import document_json
 from shared.core.codegen import python, typescript
 from shared.core.codegen.spec import read
 
 TEMPLATES = Path(__file__).parent / "templates"
 ROOT = Path(__file__).parents[3]
 PYTHON_PACKAGE = "python/channels_client"
-
-
-def document_json(document: dict[str, Any]) -> str:
-    """The document as written and served: sorted keys, two-space indent, final newline."""
-    return json.dumps(document, sort_keys=True, indent=2) + "\n"
 
 
 def formatted(source: str) -> str:

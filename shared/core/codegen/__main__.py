@@ -12,12 +12,16 @@ from shared.core.codegen import stale, write
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.core.codegen", description=__doc__)
-    parser.add_argument("document", help="module:attribute holding the AsyncAPI document")
+    parser.add_argument(
+        "document", help="module:attribute, the AsyncAPI document or a function returning it"
+    )
     parser.add_argument("folder", type=Path, help="where the document and the clients go")
     parser.add_argument("--check", action="store_true", help="fail when a file is stale")
     args = parser.parse_args(argv)
     module, _, attribute = args.document.partition(":")
-    document = getattr(importlib.import_module(module), attribute or "ASYNCAPI")
+    document = getattr(importlib.import_module(module), attribute or "asyncapi")
+    if callable(document):
+        document = document()
     if args.check:
         old = stale(document, args.folder)
         for path in old:

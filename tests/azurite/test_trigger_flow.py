@@ -231,12 +231,19 @@ async def test_a_publish_costs_one_rest_call_for_1_or_1000_subscribers(
     import function_app
 
     hub = function_app.runtime.parts.services.event_hub
-    costs = {}
+    costs, members, targets = {}, {}, {}
     for size in (1, 1000):
         topic = f"room:size{size}"
+        recorder.calls.clear()
         for i in range(size):
             await hub.subscribe(topic, f"sub-{size}-{i}")
+        # The two cases differ where they should: 1 vs 1000 distinct members of the group...
+        members[size] = len({c.path for c in recorder.calls if c.kind == "add_to_group"})
         recorder.calls.clear()
         await hub.publish(topic, None, {"type": "message", "message": "to all"})
+        # ...and cost the same: one call, to that group.
         costs[size] = recorder.kinds()
+        targets[size] = [c.path for c in recorder.calls]
+    assert members == {1: 1, 1000: 1000}
     assert costs == {1: ["send_to_group"], 1000: ["send_to_group"]}
+    assert targets == {size: [f"/groups/room:size{size}/:send"] for size in (1, 1000)}

@@ -10,8 +10,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.azurite.test_trigger_flow import frame, open_connection, token
 from tests.support import payloads
-from tests.unit.test_trigger_flow import frame, open_connection, token
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,3 +1,6 @@
+"""Fixtures of the Azure adapter tests: function_app.py driven by mocked trigger payloads, against
+Azurite (Table Storage) and a REST recorder standing in for Web PubSub."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable

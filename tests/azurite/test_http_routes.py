@@ -11,7 +11,7 @@ import jwt as pyjwt
 import pytest
 
 from devstack.rest_recorder import ACCESS_KEY, RestRecorder
-from tests.unit.test_trigger_flow import token
+from tests.azurite.test_trigger_flow import token
 
 
 def request(

@@ -13,9 +13,9 @@ import function_app
 from devstack.azurite import connection_string, free_port
 from devstack.rest_recorder import RestRecorder
 from shared.azure.settings import Settings
+from tests.azurite.test_trigger_flow import frame, open_connection, token
 from tests.conftest import JWT_SECRET
 from tests.support import payloads
-from tests.unit.test_trigger_flow import frame, open_connection, token
 
 
 @pytest.fixture
