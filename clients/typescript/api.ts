@@ -28,6 +28,7 @@ export interface ErrorFrame {
   error: string;
   /** The error's class, e.g. UnauthorizedError */
   errorName: string;
+  /** Correlation id: optional; the reply and error frames echo it */
   id?: string | number;
   /** An HTTP-style status */
   status: number;
@@ -91,7 +92,7 @@ export interface Welcome {
   welcome: string;
 }
 
-export const chatSpec: ChannelSpec = {"name": "chat", "negotiate": "/api/negotiate", "routingKey": "action", "pushes": [{"name": "message", "consts": {"type": "message"}, "required": ["message", "timestamp", "userId"]}, {"name": "processing", "consts": {"type": "processing"}, "required": ["step"]}, {"name": "welcome", "consts": {}, "required": ["welcome"]}], "onConnect": "welcome"};
+export const chatSpec: ChannelSpec = {"name": "chat", "negotiate": "/api/negotiate", "routingKeys": ["action"], "pushes": [{"name": "message", "consts": {"type": "message"}, "required": ["message", "timestamp", "userId"]}, {"name": "processing", "consts": {"type": "processing"}, "required": ["step"]}, {"name": "welcome", "consts": {}, "required": ["welcome"]}], "onConnect": "welcome"};
 
 export interface ChatClientEvents {
   "message": RoomMessage;
@@ -107,28 +108,28 @@ export class ChatClient {
   constructor(readonly connection: Connection) {}
   /** Authenticate a WebSocket connection. */
   async authenticate(data: Token): Promise<Authenticated> {
-    const reply = await this.connection.call("authenticate", data);
+    const reply = await this.connection.call("action", "authenticate", data);
     return reply as unknown as Authenticated;
   }
   /** Broadcast a message to all users in a room. Needs a session. */
   async broadcastToRoom(data: Broadcast): Promise<void> {
-    const reply = await this.connection.call("broadcastToRoom", data);
+    const reply = await this.connection.call("action", "broadcastToRoom", data);
     void reply;
     return undefined;
   }
   /** The room's last messages, oldest first. Needs a session. */
   async history(data: HistoryRequest): Promise<History> {
-    const reply = await this.connection.call("history", data);
+    const reply = await this.connection.call("action", "history", data);
     return reply as unknown as History;
   }
   /** Run a job, reporting progress. Needs a session. */
   async processJob(data: Job): Promise<JobComplete> {
-    const reply = await this.connection.call("processJob", data);
+    const reply = await this.connection.call("action", "processJob", data);
     return reply as unknown as JobComplete;
   }
   /** Send a message to the room. Needs a session. */
   async sendMessage(data: ChatMessage): Promise<Sent> {
-    const reply = await this.connection.call("sendMessage", data);
+    const reply = await this.connection.call("action", "sendMessage", data);
     return reply as unknown as Sent;
   }
   /** The frame the channel sent when this connection opened. */
@@ -144,7 +145,7 @@ export class ChatClient {
   }
 }
 
-export const echoSpec: ChannelSpec = {"name": "echo", "negotiate": "/api/negotiate", "routingKey": null, "pushes": [], "onConnect": null};
+export const echoSpec: ChannelSpec = {"name": "echo", "negotiate": "/api/negotiate", "routingKeys": [], "pushes": [], "onConnect": null};
 
 export interface EchoClientEvents {
   error: ErrorFrame;
@@ -168,7 +169,7 @@ export class EchoClient {
   }
 }
 
-export const roomsSpec: ChannelSpec = {"name": "rooms", "negotiate": "/api/negotiate", "routingKey": null, "pushes": [{"name": "welcome", "consts": {}, "required": ["welcome"]}], "onConnect": "welcome"};
+export const roomsSpec: ChannelSpec = {"name": "rooms", "negotiate": "/api/negotiate", "routingKeys": [], "pushes": [{"name": "welcome", "consts": {}, "required": ["welcome"]}], "onConnect": "welcome"};
 
 export interface RoomsClientEvents {
   "welcome": Welcome;

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
 
 from shared.core.frames import CORRELATION_KEY
 from shared.core.functions import ChannelFunction
+from shared.core.json_schemas import ID_SCHEMA, REF, SchemaSet, is_object
 from shared.core.wiring import ChannelDefinition, ChannelRegistry, Route
 
 ASYNCAPI_VERSION = "3.0.0"
-REF = "#/components/schemas/{model}"
 SESSION = {"$ref": "#/components/securitySchemes/session"}
 
 
@@ -43,58 +42,12 @@ class HttpRoute:
         return self.auth if self.auth is not None else self.func.auth is not False
 
 
-ERROR_SCHEMA: dict[str, Any] = {
-    "title": "ErrorFrame",
-    "type": "object",
-    "description": "An action failed (or the connection could not be served). `action` and "
-    "`id` name the request it answers, when it could be routed.",
-    "properties": {
-        "action": {"type": "string"},
-        CORRELATION_KEY: {"type": ["string", "integer"]},
-        "error": {"type": "string", "description": "What went wrong, for a person to read"},
-        "errorName": {"type": "string", "description": "The error's class, e.g. UnauthorizedError"},
-        "status": {"type": "integer", "description": "An HTTP-style status"},
-    },
-    "required": ["error", "errorName", "status"],
-}
-
-
-class _Schemas:
-    """Every type's JSON Schema, computed in one pass so shared models are defined once."""
-
-    def __init__(self, types: Iterable[tuple[Any, JsonSchemaMode]]) -> None:
-        keyed = {(id(t), mode): (t, mode) for t, mode in types if t not in (None, type(None))}
-        inputs = [(key, mode, TypeAdapter(t)) for key, (t, mode) in keyed.items()]
-        found, defs = TypeAdapter.json_schemas(inputs, ref_template=REF, by_alias=True)
-        self._found = {key: schema for (key, _), schema in found.items()}
-        self.components: dict[str, Any] = {**defs.get("$defs", {}), "ErrorFrame": ERROR_SCHEMA}
-
-    def of(self, t: Any, mode: JsonSchemaMode) -> dict[str, Any] | None:
-        if t in (None, type(None)):
-            return None
-        return dict(self._found[(id(t), mode)])
-
-    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        ref = schema.get("$ref")
-        return self.components[ref.rsplit("/", 1)[1]] if isinstance(ref, str) else schema
-
-
-def _is_object(schemas: _Schemas, schema: dict[str, Any] | None) -> bool:
-    return schema is not None and schemas.resolve(schema).get("type") == "object"
-
-
 def _head(key: str, value: str) -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {key: {"const": value, "type": "string"}, CORRELATION_KEY: ERROR_ID},
+        "properties": {key: {"const": value, "type": "string"}, CORRELATION_KEY: ID_SCHEMA},
         "required": [key],
     }
-
-
-ERROR_ID: dict[str, Any] = {
-    "type": ["string", "integer"],
-    "description": "Correlation id: optional; the reply and error frames echo it",
-}
 
 
 def _docs(fn: ChannelFunction) -> dict[str, Any]:
@@ -126,7 +79,7 @@ def _security(auth: bool) -> dict[str, Any]:
 
 
 def _channel(
-    channel: ChannelDefinition, schemas: _Schemas, negotiate: str
+    channel: ChannelDefinition, schemas: SchemaSet, negotiate: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The channel object and its operations."""
     ref = {"$ref": f"#/channels/{channel.name}"}
@@ -142,7 +95,7 @@ def _channel(
         fn = route.func
         payload = schemas.of(fn.input_type, "validation") or {}
         output = schemas.of(fn.output_type, "serialization")
-        shape = "none" if output is None else "object" if _is_object(schemas, output) else "result"
+        shape = "none" if output is None else "object" if is_object(schemas, output) else "result"
         reply: dict[str, Any] = {} if output is None else output
         if key is not None and value is not None:
             payload = {"allOf": [payload, _head(key, value)]} if payload else _head(key, value)
@@ -245,7 +198,7 @@ def _routes(channel: ChannelDefinition) -> list[Route]:
 
 
 def _http(
-    route: HttpRoute, schemas: _Schemas, prefix: str
+    route: HttpRoute, schemas: SchemaSet, prefix: str
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     fn = route.func
     cid = f"http-{_safe(route.route)}"
@@ -312,7 +265,7 @@ def asyncapi_document(
             ]
     for http in http_routes:
         types += [(http.func.input_type, "validation"), (http.func.output_type, "serialization")]
-    schemas = _Schemas(types)
+    schemas = SchemaSet(types)
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for channel in registry.channels.values():

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.core.errors import WiringError
+from shared.core.frames import CORRELATION_KEY
 from shared.core.functions import ChannelFunction, FunctionKind
 from shared.core.services import Middleware
 
@@ -133,6 +134,19 @@ def _route(
     return Route(fn, auth, (*channel_mw, *action.middleware, *fn.middleware))
 
 
+def _check_no_correlation_field(fn: ChannelFunction, where: str) -> None:
+    """A routed frame's `id` is its correlation id, never input: an input field named so
+    would silently never arrive."""
+    model = fn.input_type
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        for name, info in model.model_fields.items():
+            if CORRELATION_KEY in (name, info.alias):
+                raise WiringError(
+                    f"{where}: {fn.name} ({fn.location}) takes a field '{CORRELATION_KEY}', "
+                    f"which a routed frame uses as its correlation id; rename the field"
+                )
+
+
 def wire_channel(
     *,
     name: str,
@@ -173,6 +187,9 @@ def wire_channel(
             )
             for value, entry in entries.items()
         }
+    for key, routes in routing.items():
+        for value, routed in routes.items():
+            _check_no_correlation_field(routed.func, f"{ctx} on_message_wiring['{key}']['{value}']")
     if connect is None and disconnect is None and message is None and not routing:
         raise WiringError(f"{ctx}: wire at least one of on_connect, on_message, on_message_wiring")
 

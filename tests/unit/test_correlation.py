@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from shared.core.errors import ForbiddenError
+from shared.core.errors import ForbiddenError, WiringError
 from shared.core.functions import channel_func
 from shared.core.services import ChannelServices
 from shared.core.testing import ChannelTestEnvironment
@@ -112,3 +112,26 @@ async def test_two_calls_in_flight_are_told_apart_by_id(env: ChannelTestEnvironm
     await client.send_json({"action": "shout", "id": 2, "text": "two"})
     replies = {r["id"]: r["text"] for r in [await client.receive_json() for _ in range(2)]}
     assert replies == {1: "ONE", 2: "TWO"}
+
+
+class HasId(BaseModel):
+    id: str
+
+
+@channel_func(auth=False)
+async def takes_id(services: ChannelServices[Any], data: HasId) -> None:
+    return None
+
+
+def test_a_routed_action_whose_input_has_an_id_field_is_refused_at_wiring() -> None:
+    with pytest.raises(WiringError, match="correlation id"):
+        wire_channel(
+            name="x",
+            route="/x",
+            on_message_wiring={"action": {"t": takes_id}},
+            registry=ChannelRegistry(),
+        )
+
+
+def test_an_unrouted_on_message_may_take_an_id_field() -> None:
+    wire_channel(name="x", route="/x", on_message=takes_id, registry=ChannelRegistry())

@@ -43,7 +43,7 @@ __all__ = [
 CHAT_SPEC = ChannelSpec(
     "chat",
     "/api/negotiate",
-    "action",
+    ["action"],
     [
         PushMatcher("message", {"type": "message"}, ["message", "timestamp", "userId"]),
         PushMatcher("processing", {"type": "processing"}, ["step"]),
@@ -68,34 +68,36 @@ class ChatClient:
     async def authenticate(self, data: Token) -> Authenticated:
         """Authenticate a WebSocket connection."""
         reply = await self.connection.call(
-            "authenticate", data.model_dump(mode="json", by_alias=True, exclude_none=True)
+            "action", "authenticate", data.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
         return Authenticated.model_validate(reply)
 
     async def broadcast_to_room(self, data: Broadcast) -> None:
         """Broadcast a message to all users in a room. Needs a session."""
         await self.connection.call(
-            "broadcastToRoom", data.model_dump(mode="json", by_alias=True, exclude_none=True)
+            "action",
+            "broadcastToRoom",
+            data.model_dump(mode="json", by_alias=True, exclude_none=True),
         )
 
     async def history(self, data: HistoryRequest) -> History:
         """The room's last messages, oldest first. Needs a session."""
         reply = await self.connection.call(
-            "history", data.model_dump(mode="json", by_alias=True, exclude_none=True)
+            "action", "history", data.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
         return History.model_validate(reply)
 
     async def process_job(self, data: Job) -> JobComplete:
         """Run a job, reporting progress. Needs a session."""
         reply = await self.connection.call(
-            "processJob", data.model_dump(mode="json", by_alias=True, exclude_none=True)
+            "action", "processJob", data.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
         return JobComplete.model_validate(reply)
 
     async def send_message(self, data: ChatMessage) -> Sent:
         """Send a message to the room. Needs a session."""
         reply = await self.connection.call(
-            "sendMessage", data.model_dump(mode="json", by_alias=True, exclude_none=True)
+            "action", "sendMessage", data.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
         return Sent.model_validate(reply)
 
@@ -132,7 +134,7 @@ class ChatClient:
 ECHO_SPEC = ChannelSpec(
     "echo",
     "/api/negotiate",
-    None,
+    [],
     [],
     None,
 )
@@ -164,7 +166,7 @@ class EchoClient:
 ROOMS_SPEC = ChannelSpec(
     "rooms",
     "/api/negotiate",
-    None,
+    [],
     [PushMatcher("welcome", {}, ["welcome"])],
     "welcome",
 )

@@ -125,7 +125,7 @@ def _method(call: Call) -> str:
     out = py_type(call.output) if call.output else "None"
     reply = {"object": "reply", "result": 'reply["result"]', "none": "reply"}[call.shape]
     summary = _summary(call, " Needs a session.")
-    send = f"await self.connection.call({call.action!r}, {_dump(call)})"
+    send = f"await self.connection.call({call.key!r}, {call.action!r}, {_dump(call)})"
     body = f"        reply = {send}\n        return {_parse(call, reply)}\n"
     if call.shape == "none":
         body = f"        {send}\n"
@@ -163,7 +163,7 @@ def _channel(channel: ChannelSpec) -> str:
     parsers = ", ".join(f"{p.name!r}: {py_type(p.schema)}" for p in channel.pushes)
     return (
         f"{channel.name.upper()}_SPEC = ChannelSpec(\n"
-        f"    {channel.name!r},\n    {channel.negotiate!r},\n    {channel.routing_key!r},\n"
+        f"    {channel.name!r},\n    {channel.negotiate!r},\n    {channel.routing_keys!r},\n"
         f"    [{matchers}],\n    {on_connect.name if on_connect else None!r},\n)\n\n\n"
         f"class {cls}:\n"
         f'    """The {channel.name} channel: one method per action, `on` for pushed frames."""\n\n'

@@ -14,7 +14,8 @@ class Call:
     """A request/reply operation: a routed action, an unrouted message, or an HTTP route."""
 
     method: str  # the client method's name, camelCase
-    action: str | None  # the routing key's value (None: unrouted)
+    key: str | None  # the routing key (None: unrouted)
+    action: str | None  # the routing key's value
     input: Schema | None  # None: takes nothing (an empty object is sent)
     output: Schema | None  # None: resolves with nothing
     shape: str  # "object": the reply is the output; "result": under "result"; "none"
@@ -35,7 +36,7 @@ class Push:
 class ChannelSpec:
     name: str
     negotiate: str
-    routing_key: str | None
+    routing_keys: list[str]
     opening: Schema | None  # the opening data's schema ($ref), None when there is none
     calls: list[Call]
     pushes: list[Push]
@@ -94,6 +95,7 @@ def _call(doc: dict[str, Any], op: dict[str, Any]) -> Call:
     routing = op.get("x-routing") or {}
     return Call(
         method=op["x-method"],
+        key=routing.get("key"),
         action=routing.get("value"),
         input=_data(request["payload"]),
         output=output,
@@ -146,7 +148,7 @@ def read(doc: dict[str, Any]) -> ApiSpec:
             ChannelSpec(
                 name=channel["x-channel"]["name"],
                 negotiate=channel["address"],
-                routing_key=min(keys) if keys else None,
+                routing_keys=sorted(keys),
                 opening=opening,
                 calls=[_call(doc, op) for op in sends],
                 pushes=pushes,

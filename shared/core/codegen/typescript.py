@@ -82,7 +82,7 @@ def _method(call: Call) -> str:
     return (
         f"{_doc(summary + auth, '  ')}"
         f"  async {call.method}({arg}): Promise<{out}> {{\n"
-        f"    const reply = await this.connection.call({json.dumps(call.action)}, {send});\n"
+        f"    const reply = await this.connection.call({json.dumps(call.key)}, {json.dumps(call.action)}, {send});\n"
         f"    {'void reply;' if call.shape == 'none' else ''}\n"
         f"    return {body};\n"
         "  }\n"
@@ -97,7 +97,7 @@ def _channel(channel: ChannelSpec) -> str:
     spec = {
         "name": channel.name,
         "negotiate": channel.negotiate,
-        "routingKey": channel.routing_key,
+        "routingKeys": channel.routing_keys,
         "pushes": [
             {"name": p.name, "consts": p.consts, "required": p.required} for p in channel.pushes
         ],

@@ -68,7 +68,7 @@ class PushMatcher:
 class ChannelSpec:
     name: str
     negotiate: str
-    routing_key: str | None
+    routing_keys: Sequence[str]
     pushes: Sequence[PushMatcher]
     on_connect: str | None  # the push the server sends as a connection opens
 
@@ -221,7 +221,8 @@ class Connection:
             self._emit("frame", frame)
             return
         correlation = frame.get("id")
-        future = self._pending.pop(str(correlation), None) if correlation is not None else None
+        routed = is_error_frame(frame) or any(key in frame for key in self.spec.routing_keys)
+        future = self._pending.pop(str(correlation), None) if routed and correlation else None
         if future is not None:
             if not future.done():
                 if is_error_frame(frame):
@@ -244,14 +245,14 @@ class Connection:
         self._handlers.setdefault(name, []).append(handler)
         return lambda: self._handlers[name].remove(handler)
 
-    async def call(self, action: str, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Send `{routing_key: action, id, **data}`; the reply frame that echoes the `id`."""
+    async def call(self, key: str, action: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Send `{key: action, "id": ..., **data}`; the reply frame that echoes the `id`."""
         await asyncio.wait_for(self._ready.wait(), self.options.timeout)
         correlation = str(next(self._ids))
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[correlation] = future
         try:
-            await self.send({**data, self.spec.routing_key or "action": action, "id": correlation})
+            await self.send({**data, key: action, "id": correlation})
             return await asyncio.wait_for(future, self.options.timeout)
         finally:
             self._pending.pop(correlation, None)

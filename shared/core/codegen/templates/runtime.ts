@@ -44,7 +44,7 @@ export interface PushMatcher {
 export interface ChannelSpec {
   name: string;
   negotiate: string;
-  routingKey: string | null;
+  routingKeys: string[];
   pushes: PushMatcher[];
   /** The push the server sends as soon as a connection opens (on_connect's result). */
   onConnect: string | null;
@@ -190,8 +190,8 @@ export class Connection {
   private receive(frame: unknown): void {
     if (!isObject(frame)) return this.emit("frame", frame);
     const id = frame.id;
-    const key = this.spec.routingKey;
-    if ((typeof id === "string" || typeof id === "number") && this.pending.has(String(id)) && (key === null || key in frame || isErrorFrame(frame))) {
+    const routed = isErrorFrame(frame) || this.spec.routingKeys.some((key) => key in frame);
+    if ((typeof id === "string" || typeof id === "number") && routed && this.pending.has(String(id))) {
       const call = this.pending.get(String(id));
       this.pending.delete(String(id));
       if (call) {
@@ -222,13 +222,12 @@ export class Connection {
     return () => set.delete(handler);
   }
 
-  /** Send `{routingKey: action, id, ...data}`; resolves with the reply frame matching `id`. */
-  async call(action: string, data: unknown): Promise<Record<string, unknown>> {
+  /** Send `{[key]: action, id, ...data}`; resolves with the reply frame echoing `id`. */
+  async call(key: string, action: string, data: unknown): Promise<Record<string, unknown>> {
     if (this.opened) await this.opened;
     const socket = this.socket;
     if (!socket) throw new ChannelCallError("not connected", "ConnectionClosed", 503, action);
     const id = String(this.nextId++);
-    const key = this.spec.routingKey ?? "action";
     const frame = { ...(isObject(data) ? data : {}), [key]: action, id };
     return new Promise((resolve, reject) => {
       const timeout = this.options.timeoutMs ?? 30_000;
