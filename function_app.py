@@ -36,6 +36,7 @@ for http_route in HTTP_ROUTES:
     wire_http(app, runtime, http_route.func, route=http_route.route, methods=http_route.methods)
 
 CHAT_PAGE = Path(__file__).parent / "channels" / "static" / "chat.html"
+CLIENT_MODULES = Path(__file__).parent / "clients" / "typescript" / "dist"
 
 
 @functools.cache
@@ -71,6 +72,21 @@ def channel_docs(req: func.HttpRequest) -> func.HttpResponse:
 def asyncapi_route(req: func.HttpRequest) -> func.HttpResponse:
     """The AsyncAPI 3.0 document the generated clients (clients/) are made from."""
     return func.HttpResponse(asyncapi_json(), mimetype="application/json")
+
+
+@functools.cache
+def client_modules() -> dict[str, bytes]:
+    """The generated TypeScript client as ES modules (`make clients`), read on first use."""
+    return {path.name: path.read_bytes() for path in CLIENT_MODULES.glob("*.js")}
+
+
+@app.route(route="client/{name}", methods=["GET"])
+def client_module(req: func.HttpRequest) -> func.HttpResponse:
+    """`import { connect } from "/api/client/api.js"`: the typed client for pages."""
+    body = client_modules().get(req.route_params.get("name", ""))
+    if body is None:
+        return func.HttpResponse(status_code=404)
+    return func.HttpResponse(body, mimetype="text/javascript", charset="utf-8")
 
 
 @app.route(route="chat", methods=["GET"])

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from devstack.stack import LocalStack
+from shared.core.codegen.modules import compile_modules
 
 pytestmark = pytest.mark.e2e
 
@@ -75,3 +76,12 @@ def test_a_node_test_drives_the_seed_flow_with_the_typescript_client(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# pass 5\n" in result.stdout and "# fail 0\n" in result.stdout, result.stdout
+
+
+def test_the_committed_browser_modules_are_fresh() -> None:
+    """clients/typescript/dist is what `make clients` compiles from the committed sources."""
+    sources = {p.name: p.read_text() for p in (ROOT / "clients/typescript").glob("*.ts")}
+    compiled = compile_modules(sources)
+    assert sorted(compiled) == ["api.js", "runtime.js"]
+    for name, text in compiled.items():
+        assert (ROOT / "clients/typescript/dist" / name).read_text() == text, "run `make clients`"

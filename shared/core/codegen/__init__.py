@@ -17,11 +17,13 @@ from typing import Any
 
 from shared.core.asyncapi import document_json
 from shared.core.codegen import python, typescript
+from shared.core.codegen.modules import compile_modules
 from shared.core.codegen.spec import read
 
 TEMPLATES = Path(__file__).parent / "templates"
 ROOT = Path(__file__).parents[3]
 PYTHON_PACKAGE = "python/channels_client"
+MODULES = "typescript/dist"  # the compiled ES modules, served to pages
 
 
 def formatted(source: str) -> str:
@@ -37,10 +39,11 @@ def formatted(source: str) -> str:
     return ruff("format", text=ruff("check", "--fix-only", "--exit-zero", text=source))
 
 
-def generate(document: dict[str, Any]) -> dict[str, str]:
-    """Every generated file, by its path under the clients folder."""
+def generate(document: dict[str, Any], *, modules: bool = False) -> dict[str, str]:
+    """Every generated file, by its path under the clients folder; with `modules`, also the
+    TypeScript client compiled to the ES modules a page loads (needs `tsc`)."""
     spec = read(json.loads(document_json(document)))
-    return {
+    files = {
         "asyncapi.json": document_json(document),
         "typescript/api.ts": typescript.generate(spec),
         "typescript/runtime.ts": (TEMPLATES / "runtime.ts").read_text(),
@@ -50,21 +53,30 @@ def generate(document: dict[str, Any]) -> dict[str, str]:
         f"{PYTHON_PACKAGE}/runtime.py": (TEMPLATES / "runtime.py").read_text(),
         f"{PYTHON_PACKAGE}/py.typed": "",
     }
+    if modules:
+        sources = {p.removeprefix("typescript/"): t for p, t in files.items() if p.endswith(".ts")}
+        for name, text in compile_modules(sources).items():
+            files[f"{MODULES}/{name}"] = text
+    return files
 
 
-def stale(document: dict[str, Any], folder: Path) -> list[str]:
-    """The generated files that are missing or differ from what `generate` makes now."""
+def _differing(files: dict[str, str], folder: Path) -> list[str]:
     return sorted(
         path
-        for path, text in generate(document).items()
+        for path, text in files.items()
         if not (folder / path).is_file() or (folder / path).read_text() != text
     )
 
 
-def write(document: dict[str, Any], folder: Path) -> list[str]:
+def stale(document: dict[str, Any], folder: Path, *, modules: bool = False) -> list[str]:
+    """The generated files that are missing or differ from what `generate` makes now."""
+    return _differing(generate(document, modules=modules), folder)
+
+
+def write(document: dict[str, Any], folder: Path, *, modules: bool = False) -> list[str]:
     """Write the files that changed; the paths written."""
-    changed = stale(document, folder)
-    files = generate(document)
+    files = generate(document, modules=modules)
+    changed = _differing(files, folder)
     for path in changed:
         target = folder / path
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -23,11 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     if callable(document):
         document = document()
     if args.check:
-        old = stale(document, args.folder)
+        old = stale(document, args.folder, modules=True)
         for path in old:
             print(f"stale: {args.folder / path} (run `make clients`)", file=sys.stderr)
         return 1 if old else 0
-    for path in write(document, args.folder):
+    for path in write(document, args.folder, modules=True):
         print(f"wrote {args.folder / path}")
     return 0
 
