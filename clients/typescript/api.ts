@@ -157,8 +157,8 @@ export interface EchoClientEvents {
 export class EchoClient {
   constructor(readonly connection: Connection) {}
   /** Handle chat messages Its reply comes as a `frame` event. */
-  send(data: ChatMessage): void {
-    this.connection.send(data);
+  send(data: ChatMessage): Promise<void> {
+    return this.connection.send(data);
   }
   /** Call `handler` for every pushed frame of this kind; returns the unsubscribe function. */
   on<E extends keyof EchoClientEvents>(event: E, handler: (frame: EchoClientEvents[E]) => void): () => void {
@@ -182,8 +182,8 @@ export interface RoomsClientEvents {
 export class RoomsClient {
   constructor(readonly connection: Connection) {}
   /** Handle incoming messages Its reply comes as a `frame` event. */
-  send(data: ChatMessage): void {
-    this.connection.send(data);
+  send(data: ChatMessage): Promise<void> {
+    return this.connection.send(data);
   }
   /** The frame the channel sent when this connection opened. */
   get welcome(): Welcome {

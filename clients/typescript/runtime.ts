@@ -32,6 +32,19 @@ export interface ConnectOptions {
   maxDelayMs?: number;
   /** How long a call waits for its reply (default 30 s). */
   timeoutMs?: number;
+  /** Use `@azure/web-pubsub-client` (the reliable subprotocol: it recovers dropped sockets and
+   * reconnects by itself, negotiating again through `getClientAccessUrl`):
+   * `webPubSubClient: (getClientAccessUrl) => new WebPubSubClient({ getClientAccessUrl })`. */
+  webPubSubClient?: (getClientAccessUrl: () => Promise<string>) => WebPubSubClientLike;
+}
+
+/** The part of `@azure/web-pubsub-client`'s `WebPubSubClient` this runtime uses. */
+export interface WebPubSubClientLike {
+  start(): Promise<void>;
+  stop(): void;
+  sendEvent(eventName: string, content: never, dataType: "json"): Promise<unknown>;
+  on(event: "server-message" | "group-message", listener: (e: { message: { data: unknown } }) => void): void;
+  on(event: "stopped", listener: () => void): void;
 }
 
 /** How a pushed frame is recognised: constant fields first, else required fields. */
@@ -51,7 +64,9 @@ export interface ChannelSpec {
 }
 
 interface SocketLike {
-  send(data: string): void;
+  send(data: unknown): unknown; // the SDK client's send is a promise
+  /** Frames arrive as values, not JSON text (the SDK client). */
+  parsed?: boolean;
   close(code?: number, reason?: string): void;
   onopen: (() => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
@@ -135,12 +150,14 @@ export class Connection {
       if (value !== undefined && value !== null) query.set(key, String(value));
     }
     const url = `${this.baseUrl.replace(/\/$/, "")}${this.spec.negotiate}?${query}`;
-    const info = await requestJson(url, "GET", undefined, this.options.token, this.options.fetch);
-    if (!isObject(info) || typeof info.url !== "string") throw new Error("negotiate gave no url");
-    const Socket = (this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketClass }).WebSocket);
-    if (!Socket) throw new Error("no WebSocket class: pass options.WebSocket (the `ws` package in Node 20)");
-    const json = this.options.protocol === JSON_PROTOCOL;
-    const socket = new Socket(info.url, json ? [JSON_PROTOCOL] : []) as SocketLike;
+    const negotiate = async (): Promise<string> => {
+      const info = await requestJson(url, "GET", undefined, this.options.token, this.options.fetch);
+      if (!isObject(info) || typeof info.url !== "string") throw new Error("negotiate gave no url");
+      return info.url;
+    };
+    const socket = this.options.webPubSubClient
+      ? this.sdkSocket(this.options.webPubSubClient(negotiate))
+      : this.plainSocket(await negotiate());
     this.socket = socket;
     const welcome = this.spec.onConnect;
     await new Promise<void>((resolve, reject) => {
@@ -160,7 +177,7 @@ export class Connection {
         this.lost(socket);
       };
       socket.onmessage = (event) => {
-        const frame = this.unwrap(event.data);
+        const frame = socket.parsed ? event.data : this.unwrap(event.data);
         if (frame === undefined) return;
         if (!settled && welcome && isObject(frame)) {
           if (isErrorFrame(frame)) return settle(toError(frame));
@@ -172,6 +189,36 @@ export class Connection {
     });
     this.attempt = 0;
     this.everOpened = true;
+  }
+
+  private plainSocket(url: string): SocketLike {
+    const Socket = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketClass }).WebSocket;
+    if (!Socket) throw new Error("no WebSocket class: pass options.WebSocket (the `ws` package in Node 20)");
+    const json = this.options.protocol === JSON_PROTOCOL;
+    return new Socket(url, json ? [JSON_PROTOCOL] : []) as SocketLike;
+  }
+
+  /** The SDK client behind the socket interface: its messages arrive parsed, its events go up
+   * as JSON `message` events, and its `stopped` (recovery and reconnection gave up) is a close. */
+  private sdkSocket(client: WebPubSubClientLike): SocketLike {
+    const socket: SocketLike = {
+      onopen: null,
+      onmessage: null,
+      onclose: null,
+      onerror: null,
+      send: (frame) => client.sendEvent("message", frame as never, "json"),
+      close: () => client.stop(),
+      parsed: true,
+    };
+    const deliver = (e: { message: { data: unknown } }): void => socket.onmessage?.({ data: e.message.data });
+    client.on("server-message", deliver);
+    client.on("group-message", deliver);
+    client.on("stopped", () => socket.onclose?.({ code: 1006, reason: "stopped" }));
+    client.start().then(
+      () => socket.onopen?.(),
+      () => socket.onerror?.(),
+    );
+    return socket;
   }
 
   private unwrap(data: unknown): unknown {
@@ -236,15 +283,23 @@ export class Connection {
         reject(new ChannelCallError(`no reply to ${action} in ${timeout} ms`, "Timeout", 504, action));
       }, timeout);
       this.pending.set(id, { resolve, reject, timer });
-      this.send(frame);
+      this.send(frame).catch((error: unknown) => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(new ChannelCallError(`could not send ${action}: ${String(error)}`, "SendFailed", 503, action));
+      });
     });
   }
 
   /** Send a frame as is (an unrouted channel's message); its reply comes as a `frame` push. */
-  send(frame: unknown): void {
+  async send(frame: unknown): Promise<void> {
     if (!this.socket) throw new ChannelCallError("not connected", "ConnectionClosed", 503);
-    const text = JSON.stringify(this.options.protocol === JSON_PROTOCOL ? { type: "event", event: "message", dataType: "json", data: frame } : frame);
-    this.socket.send(text);
+    if (this.socket.parsed) {
+      await this.socket.send(frame);
+      return;
+    }
+    const json = this.options.protocol === JSON_PROTOCOL;
+    this.socket.send(JSON.stringify(json ? { type: "event", event: "message", dataType: "json", data: frame } : frame));
   }
 
   private lost(socket: SocketLike): void {

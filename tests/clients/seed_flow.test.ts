@@ -2,14 +2,19 @@
 // Compiled with the client by tests/clients/test_typescript_client.py, run with `node --test`.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { WebPubSubClient } from "@azure/web-pubsub-client";
 import WebSocket from "ws";
 import { ChannelCallError, connect, guestToken } from "../../clients/typescript/api.js";
 import type { ConnectOptions, JobProcessing, RoomMessage, Welcome } from "../../clients/typescript/api.js";
 
 const base = process.env.BASE_URL ?? "";
-const PROTOCOL = (process.env.WPS_PROTOCOL ?? "plain") as ConnectOptions["protocol"];
-const room = `room-ts-${Math.random().toString(16).slice(2, 10)}-${PROTOCOL === "plain" ? "p" : "j"}`;
-const options = { WebSocket, protocol: PROTOCOL, minDelayMs: 50 };
+// "plain", "json.webpubsub.azure.v1", or "sdk": @azure/web-pubsub-client (the reliable protocol)
+const PROTOCOL = process.env.WPS_PROTOCOL ?? "plain";
+const room = `room-ts-${Math.random().toString(16).slice(2, 10)}`;
+const options: ConnectOptions =
+  PROTOCOL === "sdk"
+    ? { webPubSubClient: (getClientAccessUrl) => new WebPubSubClient({ getClientAccessUrl }), minDelayMs: 50 }
+    : { WebSocket, protocol: PROTOCOL as ConnectOptions["protocol"], minDelayMs: 50 };
 
 function next<T>(subscribe: (handler: (frame: T) => void) => () => void): Promise<T> {
   return new Promise((resolve) => {

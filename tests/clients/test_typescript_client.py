@@ -1,7 +1,7 @@
 """The generated TypeScript client compiles with `tsc --strict`, and a Node test
 (tests/clients/seed_flow.test.ts, `node --test`, the `ws` package as Node 20's WebSocket)
 drives the seed flow through the local stack with it, over plain frames and over Web PubSub's
-JSON subprotocol."""
+JSON subprotocol, and through `@azure/web-pubsub-client` (the reliable subprotocol)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "tests" / "clients" / "seed_flow.test.js"
 
 
-@pytest.mark.parametrize("protocol", ["plain", "json.webpubsub.azure.v1"])
+@pytest.mark.parametrize("protocol", ["plain", "json.webpubsub.azure.v1", "sdk"])
 def test_a_node_test_drives_the_seed_flow_with_the_typescript_client(
     stack: LocalStack, compiled: Path, protocol: str
 ) -> None:

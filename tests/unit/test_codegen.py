@@ -56,7 +56,7 @@ def test_each_call_is_sent_under_its_own_routing_key() -> None:
 
 def test_an_unrouted_channel_gets_send_and_its_replies_come_as_frames() -> None:
     out = files()
-    assert "send(data: Ping): void" in out["typescript/api.ts"]
+    assert "send(data: Ping): Promise<void>" in out["typescript/api.ts"]
     assert "async def send(self, data: Ping) -> None:" in out["python/channels_client/client.py"]
 
 

@@ -53,7 +53,7 @@ export class EchoClient {
     }
     /** Handle chat messages Its reply comes as a `frame` event. */
     send(data) {
-        this.connection.send(data);
+        return this.connection.send(data);
     }
     /** Call `handler` for every pushed frame of this kind; returns the unsubscribe function. */
     on(event, handler) {
@@ -71,7 +71,7 @@ export class RoomsClient {
     }
     /** Handle incoming messages Its reply comes as a `frame` event. */
     send(data) {
-        this.connection.send(data);
+        return this.connection.send(data);
     }
     /** The frame the channel sent when this connection opened. */
     get welcome() {

@@ -75,14 +75,15 @@ export class Connection {
                 query.set(key, String(value));
         }
         const url = `${this.baseUrl.replace(/\/$/, "")}${this.spec.negotiate}?${query}`;
-        const info = await requestJson(url, "GET", undefined, this.options.token, this.options.fetch);
-        if (!isObject(info) || typeof info.url !== "string")
-            throw new Error("negotiate gave no url");
-        const Socket = (this.options.WebSocket ?? globalThis.WebSocket);
-        if (!Socket)
-            throw new Error("no WebSocket class: pass options.WebSocket (the `ws` package in Node 20)");
-        const json = this.options.protocol === JSON_PROTOCOL;
-        const socket = new Socket(info.url, json ? [JSON_PROTOCOL] : []);
+        const negotiate = async () => {
+            const info = await requestJson(url, "GET", undefined, this.options.token, this.options.fetch);
+            if (!isObject(info) || typeof info.url !== "string")
+                throw new Error("negotiate gave no url");
+            return info.url;
+        };
+        const socket = this.options.webPubSubClient
+            ? this.sdkSocket(this.options.webPubSubClient(negotiate))
+            : this.plainSocket(await negotiate());
         this.socket = socket;
         const welcome = this.spec.onConnect;
         await new Promise((resolve, reject) => {
@@ -106,7 +107,7 @@ export class Connection {
                 this.lost(socket);
             };
             socket.onmessage = (event) => {
-                const frame = this.unwrap(event.data);
+                const frame = socket.parsed ? event.data : this.unwrap(event.data);
                 if (frame === undefined)
                     return;
                 if (!settled && welcome && isObject(frame)) {
@@ -121,6 +122,32 @@ export class Connection {
         });
         this.attempt = 0;
         this.everOpened = true;
+    }
+    plainSocket(url) {
+        const Socket = this.options.WebSocket ?? globalThis.WebSocket;
+        if (!Socket)
+            throw new Error("no WebSocket class: pass options.WebSocket (the `ws` package in Node 20)");
+        const json = this.options.protocol === JSON_PROTOCOL;
+        return new Socket(url, json ? [JSON_PROTOCOL] : []);
+    }
+    /** The SDK client behind the socket interface: its messages arrive parsed, its events go up
+     * as JSON `message` events, and its `stopped` (recovery and reconnection gave up) is a close. */
+    sdkSocket(client) {
+        const socket = {
+            onopen: null,
+            onmessage: null,
+            onclose: null,
+            onerror: null,
+            send: (frame) => client.sendEvent("message", frame, "json"),
+            close: () => client.stop(),
+            parsed: true,
+        };
+        const deliver = (e) => socket.onmessage?.({ data: e.message.data });
+        client.on("server-message", deliver);
+        client.on("group-message", deliver);
+        client.on("stopped", () => socket.onclose?.({ code: 1006, reason: "stopped" }));
+        client.start().then(() => socket.onopen?.(), () => socket.onerror?.());
+        return socket;
     }
     unwrap(data) {
         const text = typeof data === "string" ? data : String(data);
@@ -188,15 +215,23 @@ export class Connection {
                 reject(new ChannelCallError(`no reply to ${action} in ${timeout} ms`, "Timeout", 504, action));
             }, timeout);
             this.pending.set(id, { resolve, reject, timer });
-            this.send(frame);
+            this.send(frame).catch((error) => {
+                clearTimeout(timer);
+                this.pending.delete(id);
+                reject(new ChannelCallError(`could not send ${action}: ${String(error)}`, "SendFailed", 503, action));
+            });
         });
     }
     /** Send a frame as is (an unrouted channel's message); its reply comes as a `frame` push. */
-    send(frame) {
+    async send(frame) {
         if (!this.socket)
             throw new ChannelCallError("not connected", "ConnectionClosed", 503);
-        const text = JSON.stringify(this.options.protocol === JSON_PROTOCOL ? { type: "event", event: "message", dataType: "json", data: frame } : frame);
-        this.socket.send(text);
+        if (this.socket.parsed) {
+            await this.socket.send(frame);
+            return;
+        }
+        const json = this.options.protocol === JSON_PROTOCOL;
+        this.socket.send(JSON.stringify(json ? { type: "event", event: "message", dataType: "json", data: frame } : frame));
     }
     lost(socket) {
         if (socket !== this.socket)

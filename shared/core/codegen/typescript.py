@@ -110,7 +110,7 @@ def _channel(channel: ChannelSpec) -> str:
     for call in unrouted:
         methods += (
             f"{_doc(call.summary + ' Its reply comes as a `frame` event.', '  ')}"
-            f"  send(data: {ts_type(call.input)}): void {{\n    this.connection.send(data);\n  }}\n"
+            f"  send(data: {ts_type(call.input)}): Promise<void> {{\n    return this.connection.send(data);\n  }}\n"
         )
     if welcome is not None:
         methods += (
