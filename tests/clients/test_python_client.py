@@ -44,19 +44,27 @@ def room() -> str:
 
 
 async def member(
-    http: aiohttp.ClientSession, base: str, room: str, name: str, *, bearer: bool = False
+    http: aiohttp.ClientSession,
+    base: str,
+    room: str,
+    name: str,
+    *,
+    bearer: bool = False,
+    protocol: str = "plain",
 ) -> tuple[ChatClient, str]:
     issued = await guest_token(http, base, GuestLogin(name=name))
-    options = ConnectOptions(token=issued.token if bearer else None, min_delay=0.05)
+    token = issued.token if bearer else None
+    options = ConnectOptions(token=token, protocol=protocol, min_delay=0.05)
     client = await connect(base, "chat", Room(room=room), options, http=http)
     return client, issued.token
 
 
+@pytest.mark.parametrize("protocol", ["plain", "json.webpubsub.azure.v1"])
 async def test_the_seed_flow_with_the_generated_client(
-    stack: LocalStack, http: aiohttp.ClientSession, room: str
+    stack: LocalStack, http: aiohttp.ClientSession, room: str, protocol: str
 ) -> None:
-    ann, ann_token = await member(http, stack.host_url, room, "ann")
-    bob, bob_token = await member(http, stack.host_url, room, "bob")
+    ann, ann_token = await member(http, stack.host_url, room, "ann", protocol=protocol)
+    bob, bob_token = await member(http, stack.host_url, room, "bob", protocol=protocol)
     assert ann.welcome.welcome == f"Welcome to {room}!"
     assert (await ann.authenticate(Token(token=ann_token))).authenticated is True
     assert (await bob.authenticate(Token(token=bob_token))).authenticated is True

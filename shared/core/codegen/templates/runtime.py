@@ -118,14 +118,14 @@ class Connection:
     opening_data: Mapping[str, Any]
     options: ConnectOptions
     http: aiohttp.ClientSession
-    connect_frame: dict[str, Any] | None = None
-    _socket: ClientConnection | None = None
-    _pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
-    _handlers: dict[str, list[Handler]] = field(default_factory=dict)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _reader: asyncio.Task[None] | None = None
-    _ready: asyncio.Event = field(default_factory=asyncio.Event)
-    _closed_by_user: bool = False
+    connect_frame: dict[str, Any] | None = field(default=None, init=False)
+    _socket: ClientConnection | None = field(default=None, init=False)
+    _pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict, init=False)
+    _handlers: dict[str, list[Handler]] = field(default_factory=dict, init=False)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1), init=False)
+    _reader: asyncio.Task[None] | None = field(default=None, init=False)
+    _ready: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _closed_by_user: bool = field(default=False, init=False)
 
     async def open(self) -> None:
         """Negotiate, open the socket, wait for the on_connect frame."""
