@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from channels.models import (
@@ -14,13 +15,14 @@ from channels.models import (
     Job,
     JobComplete,
     JobProcessing,
+    MessageSent,
     Room,
     RoomMessage,
-    Sent,
     Token,
     Welcome,
 )
-from shared.core.errors import UnauthorizedError
+from shared.core.database import Database, newest_first_key
+from shared.core.errors import ConflictError, UnauthorizedError
 from shared.core.functions import (
     Docs,
     channel_connection_func,
@@ -33,6 +35,7 @@ from shared.core.session import Session
 from shared.core.wiring import wire_channel
 
 MESSAGES_TABLE = "messages"
+MESSAGE_IDS_TABLE = "messageIds"  # per room, one row per message id: its row key, published?
 
 
 def room_topic(room: str) -> str:
@@ -71,18 +74,51 @@ async def authenticate(services: ChannelServices[Room], data: Token) -> Authenti
 
 @channel_func(
     auth=True,
-    docs=Docs(summary="Send a message to the room", tags=["chat"], pushes=[RoomMessage]),
+    docs=Docs(
+        summary="Send a message to the room",
+        tags=["chat"],
+        errors=[ConflictError],
+        pushes=[RoomMessage],
+    ),
 )
 async def send_message(
     services: ChannelServices[Room], data: ChatMessage, session: Session
-) -> Sent:
+) -> MessageSent:
+    """Store, then publish. A retry with the same id after a failure stores nothing twice and
+    finishes what the first try left undone; after a success it only replies again."""
     room = services.channel.opening_data.room
-    sent = RoomMessage(message=data.message, user_id=session.user_id, timestamp=now_ms())
-    await services.database.insert(
-        MESSAGES_TABLE, {"room": room, **sent.model_dump(by_alias=True)}, partition_key=room
-    )
-    await services.event_hub.publish(room_topic(room), services.channel.channel_id, sent)
-    return Sent(message=sent.message, timestamp=sent.timestamp)
+    message_id = data.id or uuid.uuid4().hex
+    claim = await _claim(services.database, room, message_id, session.user_id)
+    sent = RoomMessage(message=data.message, user_id=session.user_id, timestamp=claim["timestamp"])
+    if not claim["published"]:
+        row = {"room": room, "id": message_id, **sent.model_dump(by_alias=True)}
+        await services.database.upsert(
+            MESSAGES_TABLE, row, partition_key=room, row_key=claim["rowKey"]
+        )
+        await services.event_hub.publish(room_topic(room), services.channel.channel_id, sent)
+        await services.database.merge(
+            MESSAGE_IDS_TABLE, {"published": True}, partition_key=room, row_key=message_id
+        )
+    return MessageSent(id=message_id, message=sent.message, timestamp=sent.timestamp)
+
+
+async def _claim(db: Database, room: str, message_id: str, user_id: str) -> dict[str, Any]:
+    """The message's first-store record: its time and row key (newest first, then the id)."""
+    now_us = time.time_ns() // 1000  # the key orders by microsecond, the client sees ms
+    claim = {
+        "rowKey": newest_first_key(now_us, suffix=message_id),
+        "timestamp": now_us // 1000,
+        "userId": user_id,
+        "published": False,
+    }
+    try:
+        await db.insert(MESSAGE_IDS_TABLE, claim, partition_key=room, row_key=message_id)
+        return claim
+    except ConflictError:
+        earlier = await db.get(MESSAGE_IDS_TABLE, room, message_id)
+    if earlier is None or earlier.get("userId") != user_id:
+        raise ConflictError(f"message id {message_id!r} is taken in this room; send a new one")
+    return earlier
 
 
 @channel_func(auth=True, docs=Docs(summary="The room's last messages, oldest first", tags=["chat"]))

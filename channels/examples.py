@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from channels.chat import MESSAGES_TABLE, now_ms, room_topic
+from channels.chat import now_ms, room_topic
 from channels.models import ChatMessage, Echo, Room, Sent, Welcome
 from shared.core.functions import (
     Docs,
@@ -38,12 +38,15 @@ async def leave_room(services: ChannelServices[Room], data: Room) -> None:
     await services.event_hub.unsubscribe(room_topic(data.room), services.channel.channel_id)
 
 
+ROOM_MESSAGES_TABLE = "roomMessages"  # its own: chat's `messages` rows carry a userId these lack
+
+
 @channel_func(docs=Docs(summary="Handle incoming messages", tags=["rooms"]))
 async def store_message(services: ChannelServices[Room], data: ChatMessage) -> Sent:
     timestamp = now_ms()
     room = services.channel.opening_data.room
     await services.database.insert(
-        MESSAGES_TABLE,
+        ROOM_MESSAGES_TABLE,
         {"room": room, "message": data.message, "timestamp": timestamp},
         partition_key=room,
     )

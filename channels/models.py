@@ -36,8 +36,14 @@ class Welcome(Model):
     welcome: str
 
 
+MESSAGE_ID = r"^[A-Za-z0-9_-]+$"
+
+
 class ChatMessage(Model):
     message: str = Field(min_length=1, max_length=2000)
+    # The client's id for this message (a correlation id): sending it again never stores or
+    # broadcasts the message twice. The server makes one when it is left out.
+    id: str | None = Field(default=None, min_length=1, max_length=64, pattern=MESSAGE_ID)
 
 
 class Echo(Model):
@@ -45,6 +51,14 @@ class Echo(Model):
 
 
 class Sent(Model):
+    message: str
+    timestamp: int
+
+
+class MessageSent(Model):
+    """The reply to sendMessage: `id` is what a retry sends to be recognised."""
+
+    id: str
     message: str
     timestamp: int
 

@@ -14,6 +14,7 @@ export interface Broadcast {
 }
 
 export interface ChatMessage {
+  id?: string | null;
   message: string;
 }
 
@@ -64,6 +65,13 @@ export interface JobComplete {
 export interface JobProcessing {
   step: string;
   type?: "processing";
+}
+
+/** The reply to sendMessage: `id` is what a retry sends to be recognised. */
+export interface MessageSent {
+  id: string;
+  message: string;
+  timestamp: number;
 }
 
 /** Opening data: `?room=general` on the connection URL. */
@@ -128,9 +136,9 @@ export class ChatClient {
     return reply as unknown as JobComplete;
   }
   /** Send a message to the room. Needs a session. */
-  async sendMessage(data: ChatMessage): Promise<Sent> {
+  async sendMessage(data: ChatMessage): Promise<MessageSent> {
     const reply = await this.connection.call("action", "sendMessage", data);
-    return reply as unknown as Sent;
+    return reply as unknown as MessageSent;
   }
   /** The frame the channel sent when this connection opened. */
   get welcome(): Welcome {

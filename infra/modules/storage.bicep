@@ -1,6 +1,7 @@
 // Storage account for the Functions host (AzureWebJobsStorage), the app's tables and the
-// Flex Consumption deployment container. Nothing reaches it with a key: the Function App
-// uses its managed identity, so shared-key access is off.
+// Flex Consumption deployment container. The Function App reaches it with its managed
+// identity, so shared-key access is off, except on Elastic Premium, whose Azure Files content
+// share only takes a key.
 
 @description('Storage account name: 3-24 lowercase letters and digits, globally unique.')
 @minLength(3)
@@ -11,6 +12,9 @@ param location string
 
 @description('Blob container that holds the deployment package of the Flex Consumption app.')
 param deploymentContainerName string
+
+@description('Allow shared-key access: only for the Azure Files content share of Elastic Premium.')
+param allowSharedKeyAccess bool = false
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -23,9 +27,9 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     supportsHttpsTrafficOnly: true
     minimumTlsVersion: 'TLS1_2'
     allowBlobPublicAccess: false
-    // Identity only. The host (AzureWebJobsStorage__accountName), the app's table client and
-    // the deployment container all authenticate with the Function App's managed identity.
-    allowSharedKeyAccess: false
+    // The host (AzureWebJobsStorage__accountName), the app's table client and the deployment
+    // container all authenticate with the Function App's managed identity.
+    allowSharedKeyAccess: allowSharedKeyAccess
     defaultToOAuthAuthentication: true
     accessTier: 'Hot'
   }

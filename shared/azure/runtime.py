@@ -44,7 +44,7 @@ def build_parts(
         store=TableConnectionStore(storage),
         transport=transport,
         database=TableDatabase(storage),
-        jwt=JwtService(settings.jwt_secret),
+        jwt=JwtService(settings.jwt_secret, previous=settings.jwt_secret_previous),
         app_services=app_services,
         negotiator=transport,
         closers=(storage, transport),

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from shared.core.errors import SettingsError
-from shared.core.jwt_service import JWT_SECRET
+from shared.core.jwt_service import JWT_SECRET, JWT_SECRET_PREVIOUS
 
 STORAGE_CONNECTION = "AzureWebJobsStorage"
 # Identity-based form (no shared key): the account name; the app's managed identity is used.
@@ -26,6 +26,7 @@ APP_SETTINGS: tuple[str, ...] = (
     WEBPUBSUB_CONNECTION,
     WEBPUBSUB_HUB,
     JWT_SECRET,
+    JWT_SECRET_PREVIOUS,
     GUEST_LOGIN,
 )
 
@@ -46,6 +47,7 @@ class Settings:
     webpubsub_connection: str | None
     hub: str
     jwt_secret: str | None
+    jwt_secret_previous: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -60,6 +62,7 @@ class Settings:
             webpubsub_connection=env.get(WEBPUBSUB_CONNECTION) or None,
             hub=env.get(WEBPUBSUB_HUB) or DEFAULT_HUB,
             jwt_secret=env.get(JWT_SECRET) or None,
+            jwt_secret_previous=env.get(JWT_SECRET_PREVIOUS) or None,
         )
 
     def require_webpubsub(self) -> str:

@@ -1,7 +1,7 @@
 """Connection records in Table Storage.
 
 One entity per connection, PartitionKey = the connection id (load spreads across partitions;
-point reads stay O(1)).
+point reads stay O(1)). Every call is bounded and survives a missing table (TableStorage.run).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.data.tables import UpdateMode
 
 from shared.azure.tables import TableStorage
 from shared.core.errors import ServiceUnavailableError
@@ -27,13 +28,14 @@ class TableConnectionStore:
         self._table = table
 
     async def get(self, channel_id: str) -> ConnectionRecord | None:
-        table = await self._storage.table(self._table)
         try:
-            entity = await table.get_entity(channel_id, ROW_KEY)
+            entity = await self._storage.run(
+                self._table,
+                lambda t: t.get_entity(channel_id, ROW_KEY),
+                expected=(ResourceNotFoundError,),
+            )
         except ResourceNotFoundError:
             return None
-        except AzureError as exc:
-            raise ServiceUnavailableError("connection store is unavailable") from exc
         session = entity.get("Session")
         return ConnectionRecord(
             channel_id=channel_id,
@@ -56,11 +58,7 @@ class TableConnectionStore:
             "ConnectedAt": record.connected_at,
             "CheckAfter": record.check_after,
         }
-        table = await self._storage.table(self._table)
-        try:
-            await table.upsert_entity(entity)
-        except AzureError as exc:
-            raise ServiceUnavailableError("connection store is unavailable") from exc
+        await self._storage.run(self._table, lambda t: t.upsert_entity(entity))
 
     async def save_session(self, channel_id: str, session: dict[str, Any] | None) -> None:
         entity = {
@@ -68,23 +66,22 @@ class TableConnectionStore:
             "RowKey": ROW_KEY,
             "Session": json.dumps(session) if session is not None else "",
         }
-        table = await self._storage.table(self._table)
         try:
-            await table.update_entity(entity)  # merge: opening data stays as it is
+            await self._storage.run(  # merge: opening data stays as it is
+                self._table,
+                lambda t: t.update_entity(entity, mode=UpdateMode.MERGE),
+                expected=(ResourceNotFoundError,),
+            )
         except ResourceNotFoundError:
             return  # the connection is gone; nothing to keep
-        except AzureError as exc:
-            raise ServiceUnavailableError("connection store is unavailable") from exc
 
     async def delete(self, channel_id: str) -> None:
-        table = await self._storage.table(self._table)
-        try:
-            await table.delete_entity(channel_id, ROW_KEY)  # no error when already gone
-        except AzureError as exc:
-            raise ServiceUnavailableError("connection store is unavailable") from exc
+        # no error when already gone
+        await self._storage.run(self._table, lambda t: t.delete_entity(channel_id, ROW_KEY))
 
     async def due_for_check(self, now: datetime) -> AsyncIterator[str]:
-        # A scan across partitions, off the message path (the sweep's timer only).
+        # A scan across partitions, off the message path (the sweep's timer only): it streams
+        # page by page, so it is not bounded as one call.
         table = await self._storage.table(self._table)
         try:
             pages = table.query_entities(
@@ -97,10 +94,11 @@ class TableConnectionStore:
 
     async def checked(self, channel_id: str, next_check: datetime) -> None:
         entity = {"PartitionKey": channel_id, "RowKey": ROW_KEY, "CheckAfter": next_check}
-        table = await self._storage.table(self._table)
         try:
-            await table.update_entity(entity)  # merge
+            await self._storage.run(
+                self._table,
+                lambda t: t.update_entity(entity, mode=UpdateMode.MERGE),
+                expected=(ResourceNotFoundError,),
+            )
         except ResourceNotFoundError:
             return  # disconnected meanwhile
-        except AzureError as exc:
-            raise ServiceUnavailableError("connection store is unavailable") from exc

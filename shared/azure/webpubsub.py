@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.core.exceptions import AzureError
 from azure.messaging.webpubsubservice.aio import WebPubSubServiceClient
 
-from shared.core.errors import ServiceUnavailableError
+from shared.azure.calls import DEFAULT_POLICY, CallPolicy, bounded
 from shared.core.runtime import ClientAccess
 from shared.core.transport import Jsonable
 
@@ -19,12 +18,18 @@ JSON = "application/json"
 
 
 class WebPubSubTransport:
-    def __init__(self, client: WebPubSubServiceClient) -> None:
+    def __init__(self, client: WebPubSubServiceClient, policy: CallPolicy = DEFAULT_POLICY) -> None:
         self.client = client
+        self.policy = policy
 
     @classmethod
-    def from_connection_string(cls, connection_string: str, hub: str) -> WebPubSubTransport:
-        return cls(WebPubSubServiceClient.from_connection_string(connection_string, hub=hub))
+    def from_connection_string(
+        cls, connection_string: str, hub: str, policy: CallPolicy = DEFAULT_POLICY
+    ) -> WebPubSubTransport:
+        client = WebPubSubServiceClient.from_connection_string(
+            connection_string, hub=hub, **policy.client_options()
+        )
+        return cls(client, policy)
 
     async def send(self, channel_id: str, frame: Jsonable) -> None:
         await self._call(
@@ -50,26 +55,28 @@ class WebPubSubTransport:
         )
 
     async def connection_exists(self, channel_id: str) -> bool:
-        try:
-            return bool(await self.client.connection_exists(channel_id))
-        except AzureError as exc:
-            raise ServiceUnavailableError("realtime service failed to check a connection") from exc
+        exists = await bounded(
+            "realtime service failed to check a connection",
+            self.client.connection_exists(channel_id),
+            self.policy,
+        )
+        return bool(exists)
 
     async def client_access(
         self, *, user_id: str | None, minutes_to_expire: int = 60
     ) -> ClientAccess:
         """A client URL and token with no group roles: it needs none."""
-        result = await self.client.get_client_access_token(
-            user_id=user_id, roles=[], minutes_to_expire=minutes_to_expire
+        result = await bounded(
+            "realtime service failed to give client access",
+            self.client.get_client_access_token(
+                user_id=user_id, roles=[], minutes_to_expire=minutes_to_expire
+            ),
+            self.policy,
         )
         return ClientAccess(url=result["url"], base_url=result["baseUrl"], token=result["token"])
 
     async def aclose(self) -> None:
         await self.client.close()
 
-    @staticmethod
-    async def _call(what: str, call: Any) -> None:
-        try:
-            await call
-        except AzureError as exc:
-            raise ServiceUnavailableError(f"realtime service failed to {what}") from exc
+    async def _call(self, what: str, call: Any) -> None:
+        await bounded(f"realtime service failed to {what}", call, self.policy)

@@ -326,8 +326,10 @@ def _select(
         if route is None:
             known = ", ".join(routes)
             raise NotFoundError(f"unknown {key} {json.dumps(value)}; this channel has: {known}")
-        # The routing key and the correlation id address the frame; the rest is the input.
-        return route, {k: v for k, v in parsed.items() if k not in (key, CORRELATION_KEY)}
+        # The routing key and the correlation id address the frame; the rest is the input
+        # (with the id, when the input declares one).
+        drop = (key,) if route.takes_id else (key, CORRELATION_KEY)
+        return route, {k: v for k, v in parsed.items() if k not in drop}
     if channel.on_message is not None:
         return channel.on_message, parsed
     keys = " or ".join(f"'{k}'" for k in channel.routing)

@@ -38,6 +38,12 @@ class NotFoundError(ChannelError):
     status = 404
 
 
+class ConflictError(ChannelError):
+    """The thing to create exists already (a row with that key, say)."""
+
+    status = 409
+
+
 class PayloadTooLargeError(ChannelError):
     status = 413
 

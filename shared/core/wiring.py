@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -33,6 +33,7 @@ class Route:
     func: ChannelFunction
     auth: bool  # entry's auth, else the function's, else the channel's
     middleware: tuple[Middleware, ...]  # channel -> wiring entry -> function
+    takes_id: bool = False  # routed: its input declares `id`, so the frame's id reaches it
 
 
 @dataclass(frozen=True)
@@ -134,17 +135,26 @@ def _route(
     return Route(fn, auth, (*channel_mw, *action.middleware, *fn.middleware))
 
 
-def _check_no_correlation_field(fn: ChannelFunction, where: str) -> None:
-    """A routed frame's `id` is its correlation id, never input: an input field named so
-    would silently never arrive."""
-    model = fn.input_type
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        for name, info in model.model_fields.items():
-            if CORRELATION_KEY in (name, info.alias):
-                raise WiringError(
-                    f"{where}: {fn.name} ({fn.location}) takes a field '{CORRELATION_KEY}', "
-                    f"which a routed frame uses as its correlation id; rename the field"
-                )
+def _declares(model: Any, name: str) -> bool:
+    return (
+        isinstance(model, type)
+        and issubclass(model, BaseModel)
+        and any(name in (field, info.alias) for field, info in model.model_fields.items())
+    )
+
+
+def _routed(route: Route, where: str) -> Route:
+    """A routed action and the frame's correlation `id`, which its reply echoes: an input that
+    declares `id` receives it (sendMessage's idempotency key is its correlation id); an output
+    with an `id` of its own would be overwritten by the echo, so it must take `id` as well."""
+    fn = route.func
+    takes_id = _declares(fn.input_type, CORRELATION_KEY)
+    if not takes_id and _declares(fn.output_type, CORRELATION_KEY):
+        raise WiringError(
+            f"{where}: {fn.name} ({fn.location}) returns a field '{CORRELATION_KEY}' it does not "
+            f"take; a reply's '{CORRELATION_KEY}' echoes the request's correlation id: rename it"
+        )
+    return replace(route, takes_id=takes_id)
 
 
 def wire_channel(
@@ -181,15 +191,10 @@ def wire_channel(
     for key, entries in (on_message_wiring or {}).items():
         if not isinstance(entries, Mapping) or not entries:
             raise WiringError(f"{ctx}: on_message_wiring['{key}'] must map values to functions")
-        routing[key] = {
-            value: _route(
-                entry, f"{ctx} on_message_wiring['{key}']['{value}']", _MESSAGE_KINDS, auth, mw
-            )
-            for value, entry in entries.items()
-        }
-    for key, routes in routing.items():
-        for value, routed in routes.items():
-            _check_no_correlation_field(routed.func, f"{ctx} on_message_wiring['{key}']['{value}']")
+        routing[key] = {}
+        for value, entry in entries.items():
+            where = f"{ctx} on_message_wiring['{key}']['{value}']"
+            routing[key][value] = _routed(_route(entry, where, _MESSAGE_KINDS, auth, mw), where)
     if connect is None and disconnect is None and message is None and not routing:
         raise WiringError(f"{ctx}: wire at least one of on_connect, on_message, on_message_wiring")
 

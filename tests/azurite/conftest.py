@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 from azure.data.tables.aio import TableServiceClient
 
+from devstack.azurite import Azurite
 from devstack.rest_recorder import RestRecorder
+from shared.azure.database import TableDatabase
+from shared.azure.tables import TableStorage
 
 Trigger = Callable[[str], Awaitable[dict[str, Any] | None]]
 _indexed: dict[str, Any] = {}
@@ -41,4 +44,24 @@ async def tables(app_settings: dict[str, str]) -> AsyncIterator[TableServiceClie
     async with TableServiceClient.from_connection_string(
         app_settings["AzureWebJobsStorage"]
     ) as client:
+        yield client
+
+
+@pytest.fixture
+async def storage(azurite: Azurite) -> AsyncIterator[TableStorage]:
+    """A TableStorage of its own (no table client cached yet), closed after the test."""
+    storage = TableStorage.from_connection_string(azurite.connection_string)
+    yield storage
+    await storage.aclose()
+
+
+@pytest.fixture
+def table_database(storage: TableStorage) -> TableDatabase:
+    return TableDatabase(storage)
+
+
+@pytest.fixture
+async def raw_tables(azurite: Azurite) -> AsyncIterator[TableServiceClient]:
+    """The SDK with nothing of ours in front: what Azurite itself takes or refuses."""
+    async with TableServiceClient.from_connection_string(azurite.connection_string) as client:
         yield client

@@ -134,3 +134,18 @@ async def test_a_dropped_socket_reconnects_and_is_authenticated_again(
     after = await client.send_message(ChatMessage(message="after"))  # still authenticated
     assert after.message == "after"
     await client.close()
+
+
+async def test_a_retry_with_the_same_id_is_answered_again_and_stored_once(
+    stack: LocalStack, http: aiohttp.ClientSession, room: str
+) -> None:
+    """sendMessage takes the correlation id as its idempotency key: a retry is recognised."""
+    client, _ = await member(http, stack.host_url, room, "gus", bearer=True)
+    first = await client.send_message(ChatMessage(message="once", id="retry-1"))
+    again = await client.send_message(ChatMessage(message="once", id="retry-1"))
+    assert (
+        (again.id, again.timestamp) == (first.id, first.timestamp) == ("retry-1", first.timestamp)
+    )
+    history = await client.history(HistoryRequest(limit=10))
+    assert [m.message for m in history.messages] == ["once"]
+    await client.close()

@@ -65,6 +65,7 @@ async def test_seed_flow_unauthorized_then_authenticated_send_reaches_the_other_
     sent = await ada.call("sendMessage", message="hello room")
     assert sent == {
         "action": "sendMessage",
+        "id": sent["id"],
         "message": "hello room",
         "timestamp": sent["timestamp"],
     }

@@ -134,6 +134,7 @@ async def test_sdk_client_exchanges_the_chat_actions_and_gets_the_channel_replie
     sent = await ada.call("sendMessage", message="from the sdk")
     assert sent == {
         "action": "sendMessage",
+        "id": sent["id"],
         "message": "from the sdk",
         "timestamp": sent["timestamp"],
     }
@@ -221,6 +222,7 @@ async def recover_and_deliver(
     sent = await ada.call("sendMessage", message="after the drop")  # no second authenticate
     assert sent == {
         "action": "sendMessage",
+        "id": sent["id"],
         "message": "after the drop",
         "timestamp": sent["timestamp"],
     }

@@ -1,8 +1,10 @@
-"""What infra/ must hold, as checks over the Bicep syntax trees.
+"""What infra/ must hold, as checks over the Bicep syntax trees: resources, storage, app
+settings, secrets, roles, monitoring, outputs and the parameters file.
 
 Each check takes the parsed infra (bicep_tree.Infra) and returns a list of problems, empty when
-all is well; `problems(sources)` runs them all on source text (path relative to infra/ -> text),
-so the tests run the same checks on the real files and on mutated copies of them.
+all is well. The deploy order and the hosting plans are checked in deploy_checks.py;
+infra_checks.problems(sources) runs every check on source text (path relative to infra/ ->
+text), so the tests run the same checks on the real files and on mutated copies of them.
 """
 
 from __future__ import annotations
@@ -40,14 +42,19 @@ NOT_SET_IN_AZURE = {
 PLATFORM_SETTINGS = {
     "APPLICATIONINSIGHTS_CONNECTION_STRING": "the Functions host sends telemetry with it",
 }
-SECRET_SETTINGS = frozenset({"AzureWebJobsStorage", "WebPubSubConnectionString", "JWT_SECRET"})
-
-SYSTEM_KEY = "webpubsub_extension"
-WEBHOOK_PATH = "/runtime/webhooks/webpubsub?code="
+SECRET_SETTINGS = frozenset(
+    {
+        "AzureWebJobsStorage",
+        "WebPubSubConnectionString",
+        "JWT_SECRET",
+        "JWT_SECRET_PREVIOUS",
+        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    }
+)
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
-# Parameter names that say the value is a secret (jwtSecret, webPubSubExtensionKey).
-SECRET_NAME = re.compile(r"(secret|password|key)$", re.IGNORECASE)
+# Parameter names that say the value is a secret (jwtSecret, jwtSecretPrevious).
+SECRET_NAME = re.compile(r"(secret|password|key)(previous)?$", re.IGNORECASE)
 # A credential written out in a literal: one of these followed by literal text (followed by an
 # interpolation instead, the string content ends right after the `=`).
 LITERAL_CREDENTIAL = re.compile(r"(AccountKey|AccessKey|SharedAccessSignature|[?&]code)=.")
@@ -57,9 +64,8 @@ REQUIRED_TYPES = {
     "Microsoft.Storage/storageAccounts/blobServices/containers": "the deployment container",
     "Microsoft.SignalRService/webPubSub": "the Web PubSub service",
     "Microsoft.SignalRService/webPubSub/hubs": "the hub and its event handler",
-    "Microsoft.Web/serverfarms": "the Flex Consumption plan",
+    "Microsoft.Web/serverfarms": "the hosting plan",
     "Microsoft.Web/sites": "the Function App",
-    "Microsoft.Web/sites/host/systemkeys": "the webpubsub_extension system key",
     "Microsoft.OperationalInsights/workspaces": "the Log Analytics workspace",
     "Microsoft.Insights/components": "Application Insights",
     "Microsoft.Authorization/roleAssignments": "the Function App identity's storage roles",
@@ -83,18 +89,18 @@ def expected_app_settings() -> set[str]:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _one(infra: Infra, type_name: str) -> Resource | None:
+def one(infra: Infra, type_name: str) -> Resource | None:
     found = infra.resources(type_name)
     return found[0] if len(found) == 1 else None
 
 
-def _shape(node: Node | None) -> list[str]:
+def shape(node: Node | None) -> list[str]:
     """A string as its literal pieces and the source of its interpolations; [] if not a string."""
     parts = string_parts(node) if node is not None else None
     return [p if isinstance(p, str) else source(p) for p in parts or []]
 
 
-def _expect(what: str, body: Node | None, wanted: Mapping[str, str | bool]) -> list[str]:
+def expect(what: str, body: Node | None, wanted: Mapping[str, str | bool]) -> list[str]:
     """Literal values at dotted paths of a resource body."""
     problems = []
     for path, want in wanted.items():
@@ -106,24 +112,24 @@ def _expect(what: str, body: Node | None, wanted: Mapping[str, str | bool]) -> l
     return problems
 
 
-def _site(infra: Infra) -> Resource | None:
-    site = _one(infra, "Microsoft.Web/sites")
+def site_of(infra: Infra) -> Resource | None:
+    site = one(infra, "Microsoft.Web/sites")
     return site if site is not None and site.file == "main.bicep" else None
 
 
-def _app_settings(infra: Infra) -> dict[str, Node] | None:
-    site = _site(infra)
-    if site is None:
-        return None
-    array = prop(site.body, "properties", "siteConfig", "appSettings")
-    if array is None:
-        return None
+def settings_of(array: Node | None) -> dict[str, Node]:
+    """`[{name: 'X', value: ...}, ...]` -> {X: value node}."""
     settings: dict[str, Node] = {}
     for entry in items(array):
         name, value = literal(prop(entry, "name")), prop(entry, "value")
         if isinstance(name, str) and value is not None:
             settings[name] = value
     return settings
+
+
+def _app_settings(infra: Infra) -> dict[str, Node] | None:
+    array = infra.main.variables.get("appSettings")
+    return settings_of(array) if array is not None and array.type == "array" else None
 
 
 def _is_secure_param(file: BicepFile, node: Node | None) -> bool:
@@ -135,7 +141,7 @@ def _is_secure_param(file: BicepFile, node: Node | None) -> bool:
     )
 
 
-def _is_secret_source(file: BicepFile, node: Node, seen: frozenset[str] = frozenset()) -> bool:
+def is_secret_source(file: BicepFile, node: Node, seen: frozenset[str] = frozenset()) -> bool:
     """A @secure() parameter, a list*() call on a resource, a Key Vault reference, or a
     variable holding one of those."""
     if _is_secure_param(file, node):
@@ -147,7 +153,7 @@ def _is_secret_source(file: BicepFile, node: Node, seen: frozenset[str] = frozen
         return True
     name = source(node)
     if node.type == "identifier" and name in file.variables and name not in seen:
-        return _is_secret_source(file, file.variables[name], seen | {name})
+        return is_secret_source(file, file.variables[name], seen | {name})
     return False
 
 
@@ -169,135 +175,50 @@ def check_resources(infra: Infra) -> list[str]:
 def check_storage(infra: Infra) -> list[str]:
     problems: list[str] = []
     for account in infra.resources("Microsoft.Storage/storageAccounts"):
-        problems += _expect(
+        problems += expect(
             f"storage account ({account.file})",
             account.body,
             {
                 "properties.supportsHttpsTrafficOnly": True,
                 "properties.minimumTlsVersion": "TLS1_2",
                 "properties.allowBlobPublicAccess": False,
-                "properties.allowSharedKeyAccess": False,
             },
         )
+        # Shared-key access: off unless the module's caller asks (deploy_checks says which
+        # plan may), and off by default.
+        shared_key = prop(account.body, "properties", "allowSharedKeyAccess")
+        param = infra.files[account.file].params.get(source(shared_key)) if shared_key else None
+        if literal(shared_key) is not False and (
+            param is None or literal(param.default) is not False
+        ):
+            problems.append(
+                f"storage account ({account.file}) properties.allowSharedKeyAccess must be"
+                " false, or a parameter defaulting to false"
+            )
     return problems
-
-
-def check_function_app(infra: Infra) -> list[str]:
-    plan, site = _one(infra, "Microsoft.Web/serverfarms"), _site(infra)
-    if plan is None or site is None:
-        return ["main.bicep must declare exactly one plan and one Function App"]
-    problems = _expect(
-        "plan",
-        plan.body,
-        {
-            "sku.name": "FC1",
-            "sku.tier": "FlexConsumption",
-            "properties.reserved": True,  # Linux
-        },
-    )
-    config = "properties.functionAppConfig"
-    problems += _expect(
-        "Function App",
-        site.body,
-        {
-            "kind": "functionapp,linux",
-            "identity.type": "SystemAssigned",
-            "properties.httpsOnly": True,
-            f"{config}.runtime.name": "python",
-            f"{config}.runtime.version": "3.11",
-            f"{config}.deployment.storage.type": "blobContainer",
-            f"{config}.deployment.storage.authentication.type": "SystemAssignedIdentity",
-        },
-    )
-    scale = prop(site.body, "properties", "functionAppConfig", "scaleAndConcurrency")
-    for key in ("maximumInstanceCount", "instanceMemoryMB"):
-        if prop(scale, key) is None:
-            problems.append(f"functionAppConfig scaleAndConcurrency.{key} is not set")
-    farm = prop(site.body, "properties", "serverFarmId")
-    if farm is None or source(farm) != f"{plan.symbol}.id":
-        problems.append(f"Function App serverFarmId must be {plan.symbol}.id")
-    return problems
-
-
-def check_system_key(infra: Infra) -> list[str]:
-    key, site = _one(infra, "Microsoft.Web/sites/host/systemkeys"), _site(infra)
-    if key is None or site is None or key.file != "main.bicep":
-        return [f"main.bicep must declare one Function App and one system key {SYSTEM_KEY!r}"]
-    problems = _expect("system key", key.body, {"properties.name": SYSTEM_KEY})
-    if _shape(prop(key.body, "name")) != [f"{site.symbol}.name", f"/default/{SYSTEM_KEY}"]:
-        problems.append(f"system key name must be '${{{site.symbol}.name}}/default/{SYSTEM_KEY}'")
-    if not _is_secure_param(infra.main, prop(key.body, "properties", "value")):
-        problems.append("system key properties.value must be a @secure() parameter")
-    return problems
-
-
-def check_web_pubsub(infra: Infra) -> list[str]:
-    service = _one(infra, "Microsoft.SignalRService/webPubSub")
-    hub = _one(infra, "Microsoft.SignalRService/webPubSub/hubs")
-    if service is None or hub is None or hub.file != "main.bicep":
-        return ["main.bicep must declare one Web PubSub service and one hub"]
-    main, problems = infra.main, list[str]()
-    sku = prop(service.body, "sku", "name")
-    sku_param = main.params.get(source(sku)) if sku is not None else None
-    if sku_param is None or set(sku_param.allowed) != {"Free_F1", "Standard_S1"}:
-        problems.append("Web PubSub sku.name must be a parameter allowing Free_F1 and Standard_S1")
-    elif literal(sku_param.default) != "Free_F1":
-        problems.append("the Web PubSub SKU parameter must default to Free_F1")
-    hub_name = prop(hub.body, "name")
-    hub_param = main.params.get(source(hub_name)) if hub_name is not None else None
-    if hub_param is None or literal(hub_param.default) != "channels":
-        problems.append("hub name must be a parameter defaulting to 'channels'")
-    handlers = items(prop(hub.body, "properties", "eventHandlers"))
-    if len(handlers) != 1:
-        return [*problems, f"the hub must have exactly one event handler, found {len(handlers)}"]
-    handler = handlers[0]
-    events = [literal(e) for e in items(prop(handler, "systemEvents"))]
-    if sorted(map(str, events)) != ["connect", "connected", "disconnected"]:
-        problems.append(
-            f"event handler systemEvents must be connect, connected, disconnected: {events}"
-        )
-    problems += _expect("event handler", handler, {"userEventPattern": "*"})
-    problems += _check_url_template(infra, prop(handler, "urlTemplate"))
-    return problems
-
-
-def _check_url_template(infra: Infra, url: Node | None) -> list[str]:
-    site, key = _site(infra), _one(infra, "Microsoft.Web/sites/host/systemkeys")
-    if site is None or key is None:
-        return ["event handler urlTemplate needs the Function App and the system key"]
-    shape = _shape(url)
-    if shape[:3] != ["https://", f"{site.symbol}.properties.defaultHostName", WEBHOOK_PATH]:
-        return [f"event handler urlTemplate must be 'https://${{host}}{WEBHOOK_PATH}${{key}}'"]
-    key_value = prop(key.body, "properties", "value")
-    if (
-        len(shape) != 4
-        or key_value is None
-        or shape[3] != source(key_value)
-        or not _is_secure_param(infra.main, key_value)
-    ):
-        return [f"event handler code= must be the {SYSTEM_KEY} system key's @secure() value"]
-    return []
 
 
 def check_app_settings(infra: Infra) -> list[str]:
+    """The settings the code reads, in `var appSettings` (deploy_checks: both plans use it)."""
     settings = _app_settings(infra)
     if settings is None:
-        return ["the Function App must set properties.siteConfig.appSettings"]
+        return ["main.bicep must list the app's settings in var appSettings"]
     problems = [
         f"app setting {name} is not set (the code reads it)"
         for name in sorted(expected_app_settings() - set(settings))
     ]
     for name in sorted(set(settings) - expected_app_settings()):
-        why = NOT_SET_IN_AZURE.get(name, "nothing reads it; add it to shared/settings.py or here")
+        why = NOT_SET_IN_AZURE.get(
+            name, "nothing reads it; add it to shared/azure/settings.py or here"
+        )
         problems.append(f"app setting {name} must not be set: {why}")
     if infra.resources("Microsoft.Web/sites/config"):
         problems.append("app settings belong in siteConfig.appSettings, not sites/config")
-    main, hub = infra.main, _one(infra, "Microsoft.SignalRService/webPubSub/hubs")
-    hub_name = prop(hub.body, "name") if hub else None
-    if "WebPubSubHub" in settings and (
-        hub_name is None or source(settings["WebPubSubHub"]) != source(hub_name)
-    ):
-        problems.append("app setting WebPubSubHub must be the same expression as the hub's name")
+    main = infra.main
+    hub = settings.get("WebPubSubHub")
+    hub_output = main.outputs.get("hubName")
+    if hub is not None and (hub_output is None or source(hub) != source(hub_output)):
+        problems.append("app setting WebPubSubHub must be the same expression as output hubName")
     guest = settings.get("GUEST_LOGIN")
     flag = main.params.get("allowGuestLogin")
     if flag is None or flag.type != "bool" or literal(flag.default) is not False:
@@ -312,8 +233,9 @@ def check_app_settings(infra: Infra) -> list[str]:
 
 def check_secrets(infra: Infra) -> list[str]:
     main, problems = infra.main, list[str]()
-    for name, value in sorted((_app_settings(infra) or {}).items()):
-        if name in SECRET_SETTINGS and not _is_secret_source(main, value):
+    every = {**(_app_settings(infra) or {}), **settings_of(main.variables.get("premiumSettings"))}
+    for name, value in sorted(every.items()):
+        if name in SECRET_SETTINGS and not is_secret_source(main, value):
             problems.append(
                 f"app setting {name} must be a @secure() parameter, listKeys() or a Key Vault"
                 f" reference, not {source(value)}"
@@ -349,7 +271,7 @@ def check_roles(infra: Infra) -> list[str]:
         )
         if role_id not in strings
     ]
-    site = _site(infra)
+    site = site_of(infra)
     principal = f"{site.symbol if site else 'functionApp'}.identity.principalId"
     if not any(source(n) == principal for n in walk(infra.main.root)):
         problems.append(f"the storage roles must be granted to {principal}")
@@ -357,8 +279,8 @@ def check_roles(infra: Infra) -> list[str]:
 
 
 def check_monitoring(infra: Infra) -> list[str]:
-    insights = _one(infra, "Microsoft.Insights/components")
-    workspace = _one(infra, "Microsoft.OperationalInsights/workspaces")
+    insights = one(infra, "Microsoft.Insights/components")
+    workspace = one(infra, "Microsoft.OperationalInsights/workspaces")
     if insights is None or workspace is None:
         return ["one Application Insights component and one Log Analytics workspace are needed"]
     linked = prop(insights.body, "properties", "WorkspaceResourceId")
@@ -368,18 +290,23 @@ def check_monitoring(infra: Infra) -> list[str]:
 
 
 def check_outputs(infra: Infra) -> list[str]:
-    outputs, site, problems = infra.main.outputs, _site(infra), list[str]()
+    """What phase three and the verifier read (infra/README.md, azure.yaml's hook)."""
+    outputs, site, problems = infra.main.outputs, site_of(infra), list[str]()
     host = f"{site.symbol if site else 'functionApp'}.properties.defaultHostName"
     for name, path in (("appUrl", []), ("negotiateUrl", ["/api/negotiate"])):
-        if _shape(outputs.get(name)) != ["https://", host, *path]:
+        if shape(outputs.get(name)) != ["https://", host, *path]:
             problems.append(f"output {name} must be 'https://${{{host}}}{''.join(path)}'")
-    hub = _one(infra, "Microsoft.SignalRService/webPubSub/hubs")
-    if (
-        "hubName" not in outputs
-        or hub is None
-        or source(outputs["hubName"]) != f"{hub.symbol}.name"
+    service = one(infra, "Microsoft.SignalRService/webPubSub")
+    for name, want in (
+        ("functionAppName", f"{site.symbol if site else 'functionApp'}.name"),
+        ("webPubSubName", f"{service.symbol if service else 'webPubSub'}.name"),
+        ("hubName", "hubName"),
     ):
-        problems.append("output hubName must be the hub's name")
+        if name not in outputs or source(outputs[name]) != want:
+            problems.append(f"output {name} must be {want}")
+    hub_param = infra.main.params.get("hubName")
+    if hub_param is None or literal(hub_param.default) != "channels":
+        problems.append("parameter hubName must default to 'channels'")
     return problems
 
 
@@ -409,9 +336,6 @@ CHECKS: tuple[Callable[[Infra], list[str]], ...] = (
     check_syntax,
     check_resources,
     check_storage,
-    check_function_app,
-    check_system_key,
-    check_web_pubsub,
     check_app_settings,
     check_secrets,
     check_roles,
@@ -419,11 +343,3 @@ CHECKS: tuple[Callable[[Infra], list[str]], ...] = (
     check_outputs,
     check_params_file,
 )
-
-
-def problems(sources: Sources) -> list[str]:
-    """Everything wrong with these infra sources, from every check."""
-    if "main.bicep" not in sources:
-        return ["infra/main.bicep is missing"]
-    infra = Infra(sources)
-    return [problem for check in CHECKS for problem in check(infra)]

@@ -1,7 +1,7 @@
-"""infra/ holds what issue 4 asks for, and the checks notice when any of it goes missing.
+"""infra/ holds what issues 4 and 8 ask for, and the checks notice when any of it goes missing.
 
-The checks (bicep_checks) run on the real files; then each mutation below breaks one thing in
-a copy of them, and the checks must report that thing.
+The checks (bicep_checks, deploy_checks) run on the real files; then each mutation below breaks
+one thing in a copy of them, and the checks must report that thing.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ import pytest
 
 from shared.azure.settings import APP_SETTINGS
 from tests.infra.bicep_checks import (
-    CHECKS,
     NOT_SET_IN_AZURE,
     PLATFORM_SETTINGS,
     expected_app_settings,
     load_sources,
-    problems,
 )
 from tests.infra.bicep_tree import Infra
+from tests.infra.infra_checks import CHECKS, problems
 
 SOURCES = load_sources()
 
@@ -39,6 +38,7 @@ def test_settings_not_set_in_azure_are_settings_the_code_reads() -> None:
         "WebPubSubConnectionString",
         "WebPubSubHub",
         "JWT_SECRET",
+        "JWT_SECRET_PREVIOUS",
         "GUEST_LOGIN",
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
     }
@@ -56,39 +56,123 @@ def block(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.DOTALL)
 
 
-SYSTEM_KEY_DEFAULT = "'${replace(newGuid(), '-', '')}${replace(newGuid(), '-', '')}'"
 BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
 QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
 MAIN, STORAGE, PARAMS = "main.bicep", "modules/storage.bicep", "main.bicepparam"
+EVENTS = "event-handler.bicep"
+KEY_READ = (
+    "listKeys(resourceId('Microsoft.Web/sites/host', functionAppName, 'default'), '2024-04-01')"
+    ".systemKeys.webpubsub_extension"
+)
+# What today's phase one held before issue 8: a system key made by ARM with a newGuid() value.
+OLD_SYSTEM_KEY = """
+resource webPubSubSystemKey 'Microsoft.Web/sites/host/systemkeys@2024-04-01' = {
+  name: '${functionApp.name}/default/webpubsub_extension'
+  properties: {
+    name: 'webpubsub_extension'
+    value: webPubSubExtensionKey
+  }
+}
+"""
+OLD_KEY_PARAM = """@secure()
+param webPubSubExtensionKey string = '${replace(newGuid(), '-', '')}'
+"""
+OLD_HUB = """
+resource hub 'Microsoft.SignalRService/webPubSub/hubs@2024-03-01' = {
+  parent: webPubSub
+  name: hubName
+  properties: {
+    eventHandlers: []
+  }
+}
+"""
 
 MUTATIONS = {
-    # Web PubSub, the hub and its event handler
+    # phase one: nothing that calls into the host, nothing that changes on a redeploy
+    "system key created by ARM": Mutation(
+        MAIN, "\noutput functionAppName", OLD_SYSTEM_KEY + "\noutput functionAppName", "systemkeys"
+    ),
+    "newGuid key parameter": Mutation(
+        MAIN,
+        "@secure()\nparam jwtSecretPrevious",
+        OLD_KEY_PARAM + "@secure()\nparam jwtSecretPrevious",
+        "newGuid() changes",
+    ),
+    "phase one reads the host's keys": Mutation(
+        MAIN,
+        "output hubName string = hubName",
+        f"output hubName string = hubName\noutput key string = {KEY_READ}",
+        "phase one reads the host",
+    ),
+    "hub back in phase one": Mutation(
+        MAIN,
+        "\noutput functionAppName",
+        OLD_HUB + "\noutput functionAppName",
+        "only event-handler.bicep may",
+    ),
+    # phase three: the hub and its event handler, with the key the running host made
     "event handler removed": Mutation(
-        MAIN, block(r"eventHandlers: \[.*?\n    \]"), "eventHandlers: []", "one event handler"
+        EVENTS, block(r"eventHandlers: \[.*?\n    \]"), "eventHandlers: []", "one event handler"
     ),
     "webhook path misspelled": Mutation(
-        MAIN, "/runtime/webhooks/webpubsub?code=", "/runtime/webhook/webpubsub?code=", "urlTemplate"
+        EVENTS,
+        "/runtime/webhooks/webpubsub?code=",
+        "/runtime/webhook/webpubsub?code=",
+        "urlTemplate",
     ),
     "event handler over http": Mutation(
-        MAIN, "urlTemplate: 'https://", "urlTemplate: 'http://", "urlTemplate"
+        EVENTS, "urlTemplate: 'https://", "urlTemplate: 'http://", "urlTemplate"
     ),
-    "event handler with another key": Mutation(
-        MAIN, "?code=${webPubSubExtensionKey}'", "?code=${jwtSecret}'", "code= must be"
+    "event handler with a parameter for the key": Mutation(
+        EVENTS,
+        f"?code=${{{KEY_READ}}}'",
+        "?code=${hubName}'",
+        "code= must be the running host's key",
     ),
     "event handler with a literal key": Mutation(
-        MAIN, "?code=${webPubSubExtensionKey}'", "?code=0123456789abcdef'", "literal credential"
+        EVENTS, f"?code=${{{KEY_READ}}}'", "?code=0123456789abcdef'", "literal credential"
     ),
-    "connected event dropped": Mutation(MAIN, "          'connected'\n", "", "systemEvents"),
+    "event handler reads a function key": Mutation(
+        EVENTS, ".systemKeys.webpubsub_extension", ".functionKeys.default", "the running host's key"
+    ),
+    "event handler reads a misspelt key": Mutation(
+        EVENTS,
+        ".systemKeys.webpubsub_extension",
+        ".systemKeys.webpubsub_extention",
+        "the running host's key",
+    ),
+    "event handler reads another app's keys": Mutation(
+        EVENTS,
+        "'Microsoft.Web/sites/host', functionAppName,",
+        "'Microsoft.Web/sites/host', hubName,",
+        "the running host's key",
+    ),
+    "event handler reads the keys with another API version": Mutation(
+        EVENTS, "'default'), '2024-04-01')", "'default'), '2023-12-01')", "the running host's key"
+    ),
+    "event handler on a new site instead of the existing one": Mutation(
+        EVENTS,
+        "resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {",
+        "resource functionApp 'Microsoft.Web/sites@2024-04-01' = {",
+        "on the existing Function App",
+    ),
+    "connected event dropped": Mutation(EVENTS, "          'connected'\n", "", "systemEvents"),
     "user events narrowed": Mutation(
-        MAIN, "userEventPattern: '*'", "userEventPattern: 'message'", "userEventPattern"
+        EVENTS, "userEventPattern: '*'", "userEventPattern: 'message'", "userEventPattern"
     ),
     "hub type misspelled": Mutation(
-        MAIN,
+        EVENTS,
         "'Microsoft.SignalRService/webPubSub/hubs@",
         "'Microsoft.SignalRService/webPubSub/hub@",
         "no Microsoft.SignalRService/webPubSub/hubs",
+    ),
+    "hub under a new service": Mutation(
+        EVENTS,
+        "resource webPubSub 'Microsoft.SignalRService/webPubSub@2024-03-01' existing = {",
+        "resource webPubSub 'Microsoft.SignalRService/webPubSub@2024-03-01' = {",
+        "parent must be the existing Web PubSub service",
     ),
     "web pubsub type misspelled": Mutation(
         MAIN,
@@ -105,34 +189,6 @@ MUTATIONS = {
     "hub defaults to another name": Mutation(
         MAIN, "param hubName string = 'channels'", "param hubName string = 'chat'", "'channels'"
     ),
-    # the webpubsub_extension system key
-    "system key name misspelled": Mutation(
-        MAIN, "/default/webpubsub_extension'", "/default/webpubsub_extention'", "system key name"
-    ),
-    "system key property misspelled": Mutation(
-        MAIN, "name: 'webpubsub_extension'", "name: 'webpubsub-extension'", "properties.name"
-    ),
-    "system key type misspelled": Mutation(
-        MAIN,
-        "'Microsoft.Web/sites/host/systemkeys@",
-        "'Microsoft.Web/sites/host/functionkeys@",
-        "no Microsoft.Web/sites/host/systemkeys",
-    ),
-    "system key literal": Mutation(
-        MAIN,
-        "    value: webPubSubExtensionKey\n",
-        "    value: 'abcdef0123456789'\n",
-        "properties.value must be a @secure()",
-    ),
-    "system key literal default": Mutation(
-        MAIN, SYSTEM_KEY_DEFAULT, "'abcdef0123456789abcdef0123456789'", "literal default"
-    ),
-    "system key not secure": Mutation(
-        MAIN,
-        "@secure()\nparam webPubSubExtensionKey",
-        "param webPubSubExtensionKey",
-        "webPubSubExtensionKey must be @secure()",
-    ),
     # app settings
     "app setting dropped": Mutation(
         MAIN,
@@ -145,10 +201,22 @@ MUTATIONS = {
     ),
     "unknown app setting": Mutation(
         MAIN,
-        "      appSettings: [\n",
-        "      appSettings: [\n        {\n          name: 'FUNCTIONS_WORKER_RUNTIME'\n"
-        "          value: 'python'\n        }\n",
-        "FUNCTIONS_WORKER_RUNTIME must not be set",
+        "var appSettings = [\n",
+        "var appSettings = [\n  {\n    name: 'FUNCTIONS_WORKER_RUNTIME'\n"
+        "    value: 'python'\n  }\n",
+        "FlexConsumption: app setting FUNCTIONS_WORKER_RUNTIME must not be set",
+    ),
+    "jwt rollover setting dropped": Mutation(
+        MAIN,
+        block(r"\{\s*name: 'JWT_SECRET_PREVIOUS'\s*value: jwtSecretPrevious\s*\}"),
+        "",
+        "JWT_SECRET_PREVIOUS is not set",
+    ),
+    "jwt previous secret not secure": Mutation(
+        MAIN,
+        "@secure()\nparam jwtSecretPrevious",
+        "param jwtSecretPrevious",
+        "jwtSecretPrevious must be @secure()",
     ),
     "storage connection string instead of identity": Mutation(
         MAIN,
@@ -164,7 +232,7 @@ MUTATIONS = {
         "sites/config",
     ),
     "hub setting disagrees with the hub": Mutation(
-        MAIN, "value: hubName", "value: 'channels'", "WebPubSubHub must be the same"
+        MAIN, "    value: hubName", "    value: 'channels'", "WebPubSubHub must be the same"
     ),
     "guest login always on": Mutation(
         MAIN, "value: allowGuestLogin ? 'true' : 'false'", "value: 'true'", "GUEST_LOGIN must be"
@@ -178,8 +246,8 @@ MUTATIONS = {
     # secrets
     "literal jwt secret": Mutation(
         MAIN,
-        "value: jwtSecret",
-        "value: 'a-literal-secret-long-enough-for-the-app-0123'",
+        "value: jwtSecret\n",
+        "value: 'a-literal-secret-long-enough-for-the-app-0123'\n",
         "JWT_SECRET must be a @secure() parameter",
     ),
     "literal web pubsub connection string": Mutation(
@@ -200,15 +268,113 @@ MUTATIONS = {
         "param jwtSecret string = 'change-me-change-me-0123'\n",
         "jwtSecret must be @secure() with no default",
     ),
-    # the Function App on Flex Consumption
-    "plan not flex": Mutation(MAIN, "name: 'FC1'", "name: 'Y1'", "plan sku.name"),
-    "plan tier": Mutation(MAIN, "tier: 'FlexConsumption'", "tier: 'Dynamic'", "plan sku.tier"),
+    # the hosting plans: each evaluated as deployed
+    "plan parameter loses elastic premium": Mutation(
+        MAIN,
+        "  'FlexConsumption'\n  'ElasticPremium'\n",
+        "  'FlexConsumption'\n",
+        "hostingPlan must allow",
+    ),
+    "plan defaults to premium": Mutation(
+        MAIN,
+        "param hostingPlan string = 'FlexConsumption'",
+        "param hostingPlan string = 'ElasticPremium'",
+        "hostingPlan must default to FlexConsumption",
+    ),
+    "flex plan not flex": Mutation(
+        MAIN, "name: 'FC1'", "name: 'Y1'", "FlexConsumption: plan sku.name"
+    ),
+    "flex plan tier": Mutation(
+        MAIN, "tier: 'FlexConsumption'", "tier: 'Dynamic'", "FlexConsumption: plan sku.tier"
+    ),
+    "premium plan sku": Mutation(
+        MAIN, "name: 'EP1'", "name: 'P1v3'", "ElasticPremium: plan sku.name"
+    ),
+    "premium plan kind": Mutation(
+        MAIN, "kind: 'elastic'", "kind: 'app'", "ElasticPremium: plan kind"
+    ),
+    "premium without burst": Mutation(
+        MAIN,
+        "maximumElasticWorkerCount: flex ? null : 20",
+        "maximumElasticWorkerCount: null",
+        "maximumElasticWorkerCount",
+    ),
     "plan on windows": Mutation(MAIN, "reserved: true", "reserved: false", "reserved"),
     "site kind": Mutation(
-        MAIN, "kind: 'functionapp,linux'", "kind: 'functionapp'", "Function App kind"
+        MAIN,
+        "kind: 'functionapp,linux'",
+        "kind: 'functionapp'",
+        "app kind",
     ),
-    "python version": Mutation(MAIN, "version: '3.11'", "version: '3.12'", "runtime.version"),
-    "runtime name": Mutation(MAIN, "name: 'python'", "name: 'node'", "runtime.name"),
+    "python version": Mutation(
+        MAIN,
+        "version: '3.11'",
+        "version: '3.12'",
+        "FlexConsumption: app properties.functionAppConfig.runtime.version",
+    ),
+    "premium python version": Mutation(
+        MAIN,
+        "'Python|3.11'",
+        "'Python|3.12'",
+        "ElasticPremium: app properties.siteConfig.linuxFxVersion",
+    ),
+    "premium without a runtime": Mutation(
+        MAIN,
+        "linuxFxVersion: flex ? null : 'Python|3.11'",
+        "linuxFxVersion: null",
+        "ElasticPremium: app properties.siteConfig.linuxFxVersion",
+    ),
+    "runtime name": Mutation(
+        MAIN, "name: 'python'\n    version", "name: 'node'\n    version", "runtime.name"
+    ),
+    "flex config on premium": Mutation(
+        MAIN,
+        "functionAppConfig: flex ? flexConfig : null",
+        "functionAppConfig: flexConfig",
+        "functionAppConfig is for Flex Consumption only",
+    ),
+    "flex config dropped": Mutation(
+        MAIN,
+        "functionAppConfig: flex ? flexConfig : null",
+        "functionAppConfig: null",
+        "FlexConsumption: app properties.functionAppConfig.runtime.name",
+    ),
+    "premium settings on flex": Mutation(
+        MAIN,
+        "appSettings: flex ? appSettings : concat(appSettings, premiumSettings)",
+        "appSettings: concat(appSettings, premiumSettings)",
+        "FlexConsumption: app setting FUNCTIONS_WORKER_RUNTIME must not be set",
+    ),
+    "premium settings dropped": Mutation(
+        MAIN,
+        "appSettings: flex ? appSettings : concat(appSettings, premiumSettings)",
+        "appSettings: appSettings",
+        "ElasticPremium: app setting WEBSITE_CONTENTSHARE is not set",
+    ),
+    "premium on another functions version": Mutation(
+        MAIN, "value: '~4'", "value: '~3'", "FUNCTIONS_EXTENSION_VERSION must be '~4'"
+    ),
+    "premium without remote build": Mutation(
+        MAIN,
+        block(r"\{\s*name: 'ENABLE_ORYX_BUILD'\s*value: 'true'\s*\}"),
+        "",
+        "ElasticPremium: app setting ENABLE_ORYX_BUILD is not set",
+    ),
+    "premium file share with a literal key": Mutation(
+        MAIN,
+        "AccountKey=${storageAccount.listKeys().keys[0].value}",
+        "AccountKey=${storageAccountName}",
+        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING must",
+    ),
+    "shared key on for flex": Mutation(
+        MAIN,
+        "allowSharedKeyAccess: !flex",
+        "allowSharedKeyAccess: true",
+        "FlexConsumption: storage allowSharedKeyAccess must be off",
+    ),
+    "no azd service tag": Mutation(
+        MAIN, "'azd-service-name': 'api'", "'azd-service-name': 'web'", "tags.azd-service-name"
+    ),
     "no managed identity": Mutation(
         MAIN, "type: 'SystemAssigned'\n", "type: 'None'\n", "identity.type"
     ),
@@ -219,7 +385,7 @@ MUTATIONS = {
         "authentication.type",
     ),
     "max instances dropped": Mutation(
-        MAIN, "        maximumInstanceCount: maximumInstanceCount\n", "", "maximumInstanceCount"
+        MAIN, "    maximumInstanceCount: maximumInstanceCount\n", "", "maximumInstanceCount"
     ),
     "https only off": Mutation(MAIN, "httpsOnly: true", "httpsOnly: false", "httpsOnly"),
     # roles
@@ -249,8 +415,12 @@ MUTATIONS = {
         MAIN, "/api/negotiate'", "/api/negotiat'", "output negotiateUrl"
     ),
     "app url output dropped": Mutation(MAIN, block(r"output appUrl [^\n]*\n"), "", "output appUrl"),
-    "hub output dropped": Mutation(
-        MAIN, "output hubName string = hub.name\n", "", "output hubName"
+    "hub output dropped": Mutation(MAIN, "output hubName string = hubName\n", "", "output hubName"),
+    "web pubsub output dropped": Mutation(
+        MAIN, "output webPubSubName string = webPubSub.name\n", "", "output webPubSubName"
+    ),
+    "function app output dropped": Mutation(
+        MAIN, "output functionAppName string = functionApp.name\n", "", "output functionAppName"
     ),
     "syntax error": Mutation(
         MAIN,
@@ -259,8 +429,17 @@ MUTATIONS = {
         "main.bicep line",
     ),
     # storage
-    "shared key allowed": Mutation(
-        STORAGE, "allowSharedKeyAccess: false", "allowSharedKeyAccess: true", "allowSharedKeyAccess"
+    "shared key allowed by default": Mutation(
+        STORAGE,
+        "param allowSharedKeyAccess bool = false",
+        "param allowSharedKeyAccess bool = true",
+        "allowSharedKeyAccess",
+    ),
+    "shared key always allowed": Mutation(
+        STORAGE,
+        "allowSharedKeyAccess: allowSharedKeyAccess",
+        "allowSharedKeyAccess: true",
+        "allowSharedKeyAccess",
     ),
     "http allowed": Mutation(
         STORAGE,

@@ -116,22 +116,43 @@ async def test_two_calls_in_flight_are_told_apart_by_id(env: ChannelTestEnvironm
 
 class HasId(BaseModel):
     id: str
+    text: str
+
+
+class Item(BaseModel):
+    id: str
 
 
 @channel_func(auth=False)
-async def takes_id(services: ChannelServices[Any], data: HasId) -> None:
-    return None
+async def takes_id(services: ChannelServices[Any], data: HasId) -> dict[str, str]:
+    return {"got": data.id}
 
 
-def test_a_routed_action_whose_input_has_an_id_field_is_refused_at_wiring() -> None:
+@channel_func(auth=False)
+async def returns_id(services: ChannelServices[Any], data: Strict) -> Item:
+    return Item(id="made-here")
+
+
+async def test_an_input_that_declares_id_receives_it_and_the_reply_echoes_it() -> None:
+    registry = ChannelRegistry()
+    wire_channel(
+        name="x",
+        route="/x",
+        auth=False,
+        on_message_wiring={"action": {"t": takes_id}},
+        registry=registry,
+    )
+    client = ChannelTestEnvironment(registry).communicator("x")
+    await client.connect()
+    await client.send_json({"action": "t", "id": "m-1", "text": "hi"})
+    assert await client.receive_json() == {"action": "t", "id": "m-1", "got": "m-1"}
+
+
+def test_an_action_returning_an_id_it_does_not_take_is_refused_at_wiring() -> None:
     with pytest.raises(WiringError, match="correlation id"):
         wire_channel(
             name="x",
             route="/x",
-            on_message_wiring={"action": {"t": takes_id}},
+            on_message_wiring={"action": {"r": returns_id}},
             registry=ChannelRegistry(),
         )
-
-
-def test_an_unrouted_on_message_may_take_an_id_field() -> None:
-    wire_channel(name="x", route="/x", on_message=takes_id, registry=ChannelRegistry())

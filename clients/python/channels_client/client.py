@@ -19,9 +19,9 @@ from .models import (
     Job,
     JobComplete,
     JobProcessing,
+    MessageSent,
     Room,
     RoomMessage,
-    Sent,
     Token,
     Welcome,
 )
@@ -94,12 +94,12 @@ class ChatClient:
         )
         return JobComplete.model_validate(reply)
 
-    async def send_message(self, data: ChatMessage) -> Sent:
+    async def send_message(self, data: ChatMessage) -> MessageSent:
         """Send a message to the room. Needs a session."""
         reply = await self.connection.call(
             "action", "sendMessage", data.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
-        return Sent.model_validate(reply)
+        return MessageSent.model_validate(reply)
 
     @property
     def welcome(self) -> Welcome:

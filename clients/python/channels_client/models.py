@@ -19,6 +19,7 @@ __all__ = [
     "Job",
     "JobComplete",
     "JobProcessing",
+    "MessageSent",
     "Room",
     "RoomMessage",
     "Sent",
@@ -43,6 +44,7 @@ class Broadcast(BaseModel):
 class ChatMessage(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
+    id: str | None = Field(default=None)
     message: str = Field(min_length=1, max_length=2000)
 
 
@@ -109,6 +111,16 @@ class JobProcessing(BaseModel):
 
     step: str
     type: Literal["processing"] = Field(default="processing")
+
+
+class MessageSent(BaseModel):
+    """The reply to sendMessage: `id` is what a retry sends to be recognised."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str
+    message: str
+    timestamp: int
 
 
 class Room(BaseModel):

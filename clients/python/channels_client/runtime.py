@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,7 +122,6 @@ class Connection:
     _socket: ClientConnection | None = field(default=None, init=False)
     _pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict, init=False)
     _handlers: dict[str, list[Handler]] = field(default_factory=dict, init=False)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1), init=False)
     _reader: asyncio.Task[None] | None = field(default=None, init=False)
     _ready: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _closed_by_user: bool = field(default=False, init=False)
@@ -246,16 +245,23 @@ class Connection:
         return lambda: self._handlers[name].remove(handler)
 
     async def call(self, key: str, action: str, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Send `{key: action, "id": ..., **data}`; the reply frame that echoes the `id`."""
+        """Send `{key: action, "id": ..., **data}`; the reply frame that echoes the `id`.
+
+        The id is unique (an action may use it, as sendMessage's idempotency key), or the one
+        `data` carries: a retry of a failed call sends the same id again.
+        """
         await asyncio.wait_for(self._ready.wait(), self.options.timeout)
-        correlation = str(next(self._ids))
+        given = data.get("id")
+        correlation = given if isinstance(given, str | int) else uuid.uuid4().hex
+        if str(correlation) in self._pending:
+            raise ChannelCallError(f"a call with id {correlation!r} is in flight", "Conflict", 409)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[correlation] = future
+        self._pending[str(correlation)] = future
         try:
             await self.send({**data, key: action, "id": correlation})
             return await asyncio.wait_for(future, self.options.timeout)
         finally:
-            self._pending.pop(correlation, None)
+            self._pending.pop(str(correlation), None)
 
     async def send(self, frame: Any) -> None:
         """Send a frame as is (an unrouted channel's message); its reply comes as a `frame`."""

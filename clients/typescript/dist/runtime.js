@@ -14,6 +14,11 @@ export class ChannelCallError extends Error {
     }
 }
 const JSON_PROTOCOL = "json.webpubsub.azure.v1";
+function newId() {
+    const bytes = new Uint8Array(16);
+    globalThis.crypto.getRandomValues(bytes); // unlike randomUUID, also on plain-http pages
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 function isObject(value) {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -48,7 +53,6 @@ export class Connection {
     socket = null;
     pending = new Map();
     handlers = new Map();
-    nextId = 1;
     closedByUser = false;
     attempt = 0;
     opened = null;
@@ -206,8 +210,14 @@ export class Connection {
         const socket = this.socket;
         if (!socket)
             throw new ChannelCallError("not connected", "ConnectionClosed", 503, action);
-        const id = String(this.nextId++);
-        const frame = { ...(isObject(data) ? data : {}), [key]: action, id };
+        // Unique (an action may use it, as sendMessage's idempotency key), or the one `data`
+        // carries: a retry of a failed call sends the same id again.
+        const given = isObject(data) ? data.id : undefined;
+        const sent = typeof given === "string" || typeof given === "number" ? given : newId();
+        const id = String(sent);
+        if (this.pending.has(id))
+            throw new ChannelCallError(`a call with id ${id} is in flight`, "Conflict", 409, action);
+        const frame = { ...(isObject(data) ? data : {}), [key]: action, id: sent };
         return new Promise((resolve, reject) => {
             const timeout = this.options.timeoutMs ?? 30_000;
             const timer = setTimeout(() => {

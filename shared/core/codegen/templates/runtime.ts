@@ -83,6 +83,12 @@ interface Pending {
 type Handler = (frame: never) => void;
 const JSON_PROTOCOL = "json.webpubsub.azure.v1";
 
+function newId(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes); // unlike randomUUID, also on plain-http pages
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -121,7 +127,6 @@ export class Connection {
   private socket: SocketLike | null = null;
   private readonly pending = new Map<string, Pending>();
   private readonly handlers = new Map<string, Set<Handler>>();
-  private nextId = 1;
   private closedByUser = false;
   private attempt = 0;
   private opened: Promise<void> | null = null;
@@ -274,8 +279,13 @@ export class Connection {
     if (this.opened) await this.opened;
     const socket = this.socket;
     if (!socket) throw new ChannelCallError("not connected", "ConnectionClosed", 503, action);
-    const id = String(this.nextId++);
-    const frame = { ...(isObject(data) ? data : {}), [key]: action, id };
+    // Unique (an action may use it, as sendMessage's idempotency key), or the one `data`
+    // carries: a retry of a failed call sends the same id again.
+    const given = isObject(data) ? data.id : undefined;
+    const sent = typeof given === "string" || typeof given === "number" ? given : newId();
+    const id = String(sent);
+    if (this.pending.has(id)) throw new ChannelCallError(`a call with id ${id} is in flight`, "Conflict", 409, action);
+    const frame = { ...(isObject(data) ? data : {}), [key]: action, id: sent };
     return new Promise((resolve, reject) => {
       const timeout = this.options.timeoutMs ?? 30_000;
       const timer = setTimeout(() => {
