@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test lint typecheck unit bench clean clients
+.PHONY: setup run local test lint typecheck unit bench clean clients
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ setup: $(VENV)/.installed node_modules/.installed
 
 run: setup
 	$(PY) -m devstack
+
+# The same channels with no Azure at all: one process, state in memory (guest login on).
+local: $(VENV)/.installed
+	GUEST_LOGIN=$${GUEST_LOGIN:-true} $(PY) -m shared.local $(ARGS)
 
 lint: setup
 	$(PY) -m ruff check .

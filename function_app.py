@@ -9,9 +9,7 @@ from typing import Any
 
 import azure.functions as func
 
-from channels import chat  # importing wires the channels
-from channels.auth import guest_token
-from channels.services import services
+from channels import http_routes, pages, services  # importing wires the channels
 from shared.azure.functions_app import (
     wire_http,
     wire_negotiate,
@@ -19,7 +17,7 @@ from shared.azure.functions_app import (
     wire_webpubsub_triggers,
 )
 from shared.azure.runtime import ChannelRuntime
-from shared.core.asyncapi import HttpRoute, asyncapi_document, document_json
+from shared.core.asyncapi import asyncapi_document, document_json
 from shared.core.docs import describe
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -28,15 +26,8 @@ runtime = ChannelRuntime(services=services)
 wire_webpubsub_triggers(app, runtime)
 wire_negotiate(app, runtime)
 wire_sweep(app, runtime)
-HTTP_ROUTES = (
-    HttpRoute(chat.broadcast_to_room, route="broadcast", methods=["POST"]),
-    HttpRoute(guest_token, route="token", methods=["POST"]),
-)
-for http_route in HTTP_ROUTES:
-    wire_http(app, runtime, http_route.func, route=http_route.route, methods=http_route.methods)
-
-CHAT_PAGE = Path(__file__).parent / "channels" / "static" / "chat.html"
-CLIENT_MODULES = Path(__file__).parent / "clients" / "typescript" / "dist"
+for route in http_routes:
+    wire_http(app, runtime, route.fn, route=route.route, methods=[route.method], auth=route.auth)
 
 
 @functools.cache
@@ -50,7 +41,7 @@ def asyncapi() -> dict[str, Any]:
     """The app's AsyncAPI 3.0 document (`make clients` writes it and the clients to clients/)."""
     return asyncapi_document(
         runtime.registry,
-        HTTP_ROUTES,
+        http_routes,
         title="Channels chat",
         version="1.0.0",
         description="The reference chat app: its channels, actions, pushed frames, HTTP routes.",
@@ -74,6 +65,9 @@ def asyncapi_route(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(asyncapi_json(), mimetype="application/json")
 
 
+CLIENT_MODULES = Path(__file__).parent / "clients" / "typescript" / "dist"
+
+
 @functools.cache
 def client_modules() -> dict[str, bytes]:
     """The generated TypeScript client as ES modules (`make clients`), read on first use."""
@@ -89,12 +83,18 @@ def client_module(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(body, mimetype="text/javascript", charset="utf-8")
 
 
-@app.route(route="chat", methods=["GET"])
-def chat_page(req: func.HttpRequest) -> func.HttpResponse:
-    """The reference chat page: pick a room and a name, then chat live."""
-    return func.HttpResponse(_chat_page(), mimetype="text/html", charset="utf-8")
+def serve_page(name: str, path: Path) -> None:
+    """`GET /api/<name>`: one of the app's pages (the chat page: pick a room and a name).
+
+    Read on its first request, not at import (a cold start would pay for it)."""
+    body = functools.cache(path.read_bytes)
+
+    def page(req: func.HttpRequest) -> func.HttpResponse:
+        return func.HttpResponse(body(), mimetype="text/html", charset="utf-8")
+
+    page.__name__ = page.__qualname__ = f"{name}_page"
+    app.function_name(name=f"{name}_page")(app.route(route=name, methods=["GET"])(page))
 
 
-@functools.cache
-def _chat_page() -> bytes:
-    return CHAT_PAGE.read_bytes()
+for name, path in pages.items():
+    serve_page(name, path)

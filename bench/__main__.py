@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("bench.triggers", "bench.stack_echo", "bench.stack_fanout")
+MODULES = ("bench.triggers", "bench.stack_echo", "bench.stack_fanout", "bench.local_echo")
 
 
 def main() -> None:

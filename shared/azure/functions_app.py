@@ -17,9 +17,8 @@ import azure.functions as func
 
 from shared.azure.runtime import ChannelRuntime
 from shared.azure.settings import Settings
-from shared.core.errors import WiringError
-from shared.core.functions import ChannelFunction, FunctionKind
-from shared.core.http import HttpResult, call_function, negotiate
+from shared.core.functions import ChannelFunction
+from shared.core.http import HttpResult, call_function, negotiate, require_plain
 
 # (function name, eventType, eventName): one trigger per event, all into one dispatcher.
 WEBPUBSUB_EVENTS = (
@@ -98,11 +97,7 @@ def wire_http(
     Auth: the given `auth`, else the function's own, else required (a Bearer JWT).
     Only a plain `@func` fits: a channel function may use `services.channel`, which HTTP has not.
     """
-    if fn.kind is not FunctionKind.PLAIN:
-        raise WiringError(
-            f"wire_http(route={route!r}): {fn.name} ({fn.location}) is a {fn.kind.value} "
-            "function; only a plain @func can be served over HTTP"
-        )
+    require_plain(fn, f"wire_http(route={route!r})")
 
     async def handle(req: func.HttpRequest) -> func.HttpResponse:
         result = await call_function(

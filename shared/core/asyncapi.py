@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic.json_schema import JsonSchemaMode
 
 from shared.core.frames import CORRELATION_KEY
 from shared.core.functions import ChannelFunction
+from shared.core.http import HttpRoute
 from shared.core.json_schemas import ID_SCHEMA, REF, SchemaSet, is_object
 from shared.core.wiring import ChannelDefinition, ChannelRegistry, Route
 
@@ -27,19 +27,9 @@ ASYNCAPI_VERSION = "3.0.0"
 SESSION = {"$ref": "#/components/securitySchemes/session"}
 
 
-@dataclass(frozen=True)
-class HttpRoute:
-    """A plain function served at `/api/<route>` (what `wire_http` is given), for the docs."""
-
-    func: ChannelFunction
-    route: str
-    methods: Sequence[str] = ("POST",)
-    auth: bool | None = None
-
-    @property
-    def needs_auth(self) -> bool:
-        """The given auth, else the function's own, else required: as `call_function` decides."""
-        return self.auth if self.auth is not None else self.func.auth is not False
+def _needs_auth(route: HttpRoute) -> bool:
+    """The route's auth, else the function's own, else required: as `call_function` decides."""
+    return route.auth if route.auth is not None else route.fn.auth is not False
 
 
 def _head(key: str, value: str) -> dict[str, Any]:
@@ -200,7 +190,7 @@ def _routes(channel: ChannelDefinition) -> list[Route]:
 def _http(
     route: HttpRoute, schemas: SchemaSet, prefix: str
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    fn = route.func
+    fn = route.fn
     cid = f"http-{_safe(route.route)}"
     ref = {"$ref": f"#/channels/{cid}"}
     output = schemas.of(fn.output_type, "serialization")
@@ -232,9 +222,9 @@ def _http(
                 {"$ref": f"#/channels/{cid}/messages/error"},
             ],
         },
-        "bindings": {"http": {"method": route.methods[0], "bindingVersion": "0.3.0"}},
+        "bindings": {"http": {"method": route.method, "bindingVersion": "0.3.0"}},
         "x-method": name,
-        **_security(route.needs_auth),
+        **_security(_needs_auth(route)),
         **_docs(fn),
     }
     return cid, channel, {cid: operation}
@@ -264,7 +254,7 @@ def asyncapi_document(
                 (m, "serialization") for m in (route.func.docs.pushes if route.func.docs else ())
             ]
     for http in http_routes:
-        types += [(http.func.input_type, "validation"), (http.func.output_type, "serialization")]
+        types += [(http.fn.input_type, "validation"), (http.fn.output_type, "serialization")]
     schemas = SchemaSet(types)
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
@@ -301,4 +291,4 @@ def document_json(document: dict[str, Any]) -> str:
     return json.dumps(document, sort_keys=True, indent=2) + "\n"
 
 
-__all__ = ["HttpRoute", "asyncapi_document", "document_json", "push_name"]
+__all__ = ["asyncapi_document", "document_json", "push_name"]

@@ -21,8 +21,9 @@ from shared.core.errors import (
     InternalServerError,
     NotFoundError,
     UnauthorizedError,
+    WiringError,
 )
-from shared.core.functions import ChannelFunction
+from shared.core.functions import ChannelFunction, FunctionKind
 from shared.core.jwt_service import JwtService
 from shared.core.middleware import invoke
 from shared.core.runtime import Runtime
@@ -31,6 +32,38 @@ from shared.core.session import Session, UserSession
 from shared.core.validation import opening_data_from_query, validate_opening_data
 
 log = logging.getLogger("channels.http")
+
+
+def require_plain(fn: ChannelFunction, where: str) -> None:
+    """Only a plain `@func` can be served over HTTP: a channel function may use
+    `services.channel`, which an HTTP request has not."""
+    if fn.kind is not FunctionKind.PLAIN:
+        raise WiringError(
+            f"{where}: {fn.name} ({fn.location}) is a {fn.kind.value} function; "
+            "only a plain @func can be served over HTTP"
+        )
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """A plain function an app serves at `/api/<route>`, whatever adapter runs it.
+
+    An app lists its routes once (`http_routes = [HttpRoute("POST", "token", guest_token)]`);
+    every adapter serves that list. Auth: `auth`, else the function's own, else required.
+    """
+
+    method: str
+    route: str
+    fn: ChannelFunction
+    auth: bool | None = None
+
+    def __post_init__(self) -> None:
+        require_plain(self.fn, f"HttpRoute({self.method!r}, {self.route!r})")
+        if not self.route or self.route.startswith("/") or not self.method.isupper():
+            raise WiringError(
+                f"HttpRoute({self.method!r}, {self.route!r}): give an upper-case method and "
+                "a route without a leading '/' (it is served at /api/<route>)"
+            )
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """What the runtime needs from the realtime service, in the domain's words.
 
-`WebPubSubTransport` (shared/webpubsub.py) implements it over Azure Web PubSub;
-`MemoryTransport` implements it in process for the test harness.
+`WebPubSubTransport` (shared/azure/webpubsub.py) implements it over Azure Web PubSub;
+`MemoryTransport` implements it in process, for the test harness and (under its sockets)
+the plain WebSocket server in shared/local.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from shared.core.errors import NotFoundError
 
 Jsonable = Any  # a value that json.dumps accepts
 
@@ -38,49 +41,62 @@ FrameListener = Callable[[str, str], None]
 
 
 class MemoryTransport:
-    """In-process transport: frames are JSON text per connection, topics are sets."""
+    """In-process transport: an open connection is a listener of JSON text; topics are sets.
+
+    As strict as the service: a connection that is not open cannot join a topic (Web PubSub
+    answers 404), while a frame for one that has gone is dropped (Web PubSub answers 202).
+    """
 
     def __init__(self) -> None:
         self.topics: defaultdict[str, set[str]] = defaultdict(set)
         self.closed: dict[str, str | None] = {}
         self._listeners: dict[str, FrameListener] = {}
-        self.calls: list[tuple[str, ...]] = []
+        self._joined: defaultdict[str, set[str]] = defaultdict(set)  # topics of each connection
 
     def listen(self, channel_id: str, listener: FrameListener) -> None:
         self._listeners[channel_id] = listener
 
     def forget(self, channel_id: str) -> None:
-        """The client is gone (closed, refused, or never finished its handshake)."""
+        """The client is gone (closed, refused, or never finished its handshake): no more
+        frames, and it leaves every topic."""
         self._listeners.pop(channel_id, None)
-        for members in self.topics.values():
-            members.discard(channel_id)
+        for topic in self._joined.pop(channel_id, ()):
+            self._leave(topic, channel_id)
 
-    def _deliver(self, channel_id: str, frame: Jsonable) -> None:
+    async def send(self, channel_id: str, frame: Jsonable) -> None:
         listener = self._listeners.get(channel_id)
         if listener is not None:
             listener(channel_id, json.dumps(frame))
 
-    async def send(self, channel_id: str, frame: Jsonable) -> None:
-        self.calls.append(("send", channel_id))
-        self._deliver(channel_id, frame)
-
     async def close(self, channel_id: str, reason: str | None = None) -> None:
-        self.calls.append(("close", channel_id))
         self.closed[channel_id] = reason
 
     async def subscribe(self, topic: str, channel_id: str) -> None:
-        self.calls.append(("subscribe", topic, channel_id))
+        if channel_id not in self._listeners:
+            raise NotFoundError(f"connection {channel_id} is not open: it cannot join {topic!r}")
         self.topics[topic].add(channel_id)
+        self._joined[channel_id].add(topic)
 
     async def unsubscribe(self, topic: str, channel_id: str) -> None:
-        self.calls.append(("unsubscribe", topic, channel_id))
-        self.topics[topic].discard(channel_id)
+        joined = self._joined.get(channel_id)
+        if joined is not None:
+            joined.discard(topic)
+        self._leave(topic, channel_id)
+
+    def _leave(self, topic: str, channel_id: str) -> None:
+        members = self.topics.get(topic)
+        if members is not None:
+            members.discard(channel_id)
+            if not members:
+                del self.topics[topic]  # an empty topic costs nothing
 
     async def connection_exists(self, channel_id: str) -> bool:
         return channel_id in self._listeners and channel_id not in self.closed
 
     async def publish(self, topic: str, frame: Jsonable, exclude: str | None = None) -> None:
-        self.calls.append(("publish", topic))
-        for channel_id in sorted(self.topics.get(topic, ())):
-            if channel_id != exclude:
-                self._deliver(channel_id, frame)
+        text: str | None = None  # serialized once, for every subscriber
+        for channel_id in tuple(self.topics.get(topic, ())):
+            listener = self._listeners.get(channel_id)
+            if channel_id != exclude and listener is not None:
+                text = json.dumps(frame) if text is None else text
+                listener(channel_id, text)

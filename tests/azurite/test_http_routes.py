@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.parse
+from pathlib import Path
 from typing import Any
 
 import azure.functions as func
@@ -234,3 +237,33 @@ async def test_a_missing_realtime_setting_is_named_at_negotiate_and_at_connect(
         "code": "serverError",
         "errorMessage": "app setting WebPubSubConnectionString is not set",
     }
+
+
+# FunctionApp.get_functions() indexes once per process: list the routes in a fresh one.
+LIST_HTTP_ROUTES = """
+import json, function_app
+print(json.dumps(sorted(
+    [t.route, [m.value for m in t.methods]]
+    for t in (f.get_trigger() for f in function_app.app.get_functions())
+    if t is not None and t.type == "httpTrigger"
+)))
+"""
+
+
+def test_function_app_serves_the_app_s_one_list_of_routes_and_pages() -> None:
+    """channels.http_routes and channels.pages are what Azure serves (and shared.local too)."""
+    import channels
+
+    out = subprocess.run(
+        [sys.executable, "-c", LIST_HTTP_ROUTES],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    served = {(route, tuple(methods)) for route, methods in json.loads(out.stdout)}
+    listed = {(r.route, (r.method,)) for r in channels.http_routes}
+    listed |= {(name, ("GET",)) for name in channels.pages}
+    assert listed <= served
+    assert served - listed == {("negotiate", ("GET",)), ("channels", ("GET",))}

@@ -14,7 +14,7 @@ CORE_MODULES = sorted(
     ".".join(p.relative_to(ROOT).with_suffix("").parts)
     for p in (ROOT / "shared" / "core").glob("*.py")
 )
-FORBIDDEN = ("azure", "shared.azure", "devstack", "function_app")
+FORBIDDEN = ("azure", "shared.azure", "shared.local", "devstack", "function_app")
 
 
 def test_the_core_has_modules_to_check() -> None:

@@ -105,7 +105,8 @@ def test_python_m_devstack_starts_prints_urls_and_stops_cleanly(sig: signal.Sign
     app = "function_app" if (ROOT / "function_app.py").exists() else str(SAMPLE)
     proc, ports = _run_devstack("--app", app)
     try:
-        lines = "".join(_wait_for(proc, "ready"))
+        # the banner line: "already set in the environment" would match a bare "ready"
+        lines = "".join(_wait_for(proc, "ready (Ctrl-C"))
         assert f"http://localhost:{ports[0]}/api/chat" in lines
         assert f"http://localhost:{ports[1]}" in lines
         assert all(_listening(p) for p in ports)
