@@ -266,4 +266,9 @@ def test_function_app_serves_the_app_s_one_list_of_routes_and_pages() -> None:
     listed = {(r.route, (r.method,)) for r in channels.http_routes}
     listed |= {(name, ("GET",)) for name in channels.pages}
     assert listed <= served
-    assert served - listed == {("negotiate", ("GET",)), ("channels", ("GET",))}
+    assert served - listed == {
+        ("negotiate", ("GET",)),
+        ("channels", ("GET",)),
+        ("asyncapi.json", ("GET",)),  # the AsyncAPI document
+        ("client/{name}", ("GET",)),  # the generated TypeScript client's ES modules
+    }
