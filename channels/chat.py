@@ -78,7 +78,7 @@ async def authenticate(services: ChannelServices[Room], data: Token) -> Authenti
         summary="Send a message to the room",
         tags=["chat"],
         errors=[ConflictError],
-        pushes=[RoomMessage],
+        pushes=[RoomMessage],  # what the room's other members receive (by topic)
     ),
 )
 async def send_message(
@@ -139,11 +139,9 @@ async def broadcast_to_room(services: Services, data: Broadcast, session: Sessio
     await services.event_hub.publish(room_topic(data.room), None, message)  # None: everyone
 
 
-@channel_func(
-    auth=True,
-    docs=Docs(summary="Run a job, reporting progress", tags=["jobs"], pushes=[JobProcessing]),
-)
-async def process_job(services: ChannelServices[Room], data: Job) -> JobComplete:
+@channel_func(auth=True, docs=Docs(summary="Run a job, reporting progress", tags=["jobs"]))
+async def process_job(services: ChannelServices[Room], data: Job) -> JobProcessing | JobComplete:
+    # The declared output covers every frame it sends (channel.send is checked against it).
     await services.channel.send(JobProcessing(step="Loading data"))
     loaded = len(data.job_id)
     await services.channel.send(JobProcessing(step="Processing"))
@@ -159,7 +157,7 @@ async def audit(services: Services, interaction: Interaction, next_: Next) -> An
 
 chat = wire_channel(
     name="chat",
-    route="/chat",
+    route="/chat/:room",  # GET /api/negotiate/chat/general: opening data {room: "general"}
     auth=True,  # every action needs a session unless it says otherwise
     on_connect=on_connect,
     on_disconnect=on_disconnect,

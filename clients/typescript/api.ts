@@ -8,6 +8,11 @@ export interface Authenticated {
   authenticated: boolean;
 }
 
+/** Opening data: the `:room` of `/board/:room`. */
+export interface Board {
+  room: string;
+}
+
 export interface Broadcast {
   message: string;
   room: string;
@@ -74,6 +79,19 @@ export interface MessageSent {
   timestamp: number;
 }
 
+export interface Nothing {
+}
+
+export interface Post {
+  draft?: boolean;
+  text: string;
+}
+
+export interface Posted {
+  posts: number;
+  text: string;
+}
+
 /** Opening data: `?room=general` on the connection URL. */
 export interface Room {
   room: string;
@@ -85,6 +103,11 @@ export interface RoomMessage {
   timestamp: number;
   type?: "message";
   userId: string;
+}
+
+/** The channel state of one connection: how many notices it posted. */
+export interface Seen {
+  posts?: number;
 }
 
 export interface Sent {
@@ -100,9 +123,60 @@ export interface Welcome {
   welcome: string;
 }
 
-export const chatSpec: ChannelSpec = {"name": "chat", "negotiate": "/api/negotiate", "routingKeys": ["action"], "pushes": [{"name": "message", "consts": {"type": "message"}, "required": ["message", "timestamp", "userId"]}, {"name": "processing", "consts": {"type": "processing"}, "required": ["step"]}, {"name": "welcome", "consts": {}, "required": ["welcome"]}], "onConnect": "welcome"};
+export const boardSpec: ChannelSpec = {"name": "board", "negotiate": "/api/negotiate", "routingKeys": ["action"], "pushes": [{"name": "welcome", "consts": {}, "required": ["welcome"]}], "onConnect": "welcome"};
+
+export interface BoardClientEvents {
+  "welcome": Welcome;
+  error: ErrorFrame;
+  frame: unknown;
+  reconnecting: { attempt: number };
+  reconnected: { attempt: number };
+}
+
+export class BoardClient {
+  constructor(readonly connection: Connection) {}
+  /** Sign in with a token. */
+  async authenticate(data: Token): Promise<Authenticated> {
+    const reply = await this.connection.call("action", "authenticate", data);
+    return reply as unknown as Authenticated;
+  }
+  /** Clear the board (moderators). */
+  async clear(data: Nothing): Promise<void> {
+    const reply = await this.connection.call("action", "clear", data);
+    void reply;
+    return undefined;
+  }
+  /** Post a notice to the board. */
+  async post(data: Post): Promise<Posted> {
+    const reply = await this.connection.call("action", "post", data);
+    return reply as unknown as Posted;
+  }
+  /** How many notices I posted. */
+  async seen(data: Nothing): Promise<Seen> {
+    const reply = await this.connection.call("action", "seen", data);
+    return reply as unknown as Seen;
+  }
+  /** Anything else, as text Its reply comes as a `frame` event. */
+  send(data: string): Promise<void> {
+    return this.connection.send(data);
+  }
+  /** The frame the channel sent when this connection opened. */
+  get welcome(): Welcome {
+    return this.connection.connectFrame as unknown as Welcome;
+  }
+  /** Call `handler` for every pushed frame of this kind; returns the unsubscribe function. */
+  on<E extends keyof BoardClientEvents>(event: E, handler: (frame: BoardClientEvents[E]) => void): () => void {
+    return this.connection.on(event, handler);
+  }
+  close(): void {
+    this.connection.close();
+  }
+}
+
+export const chatSpec: ChannelSpec = {"name": "chat", "negotiate": "/api/negotiate", "routingKeys": ["action"], "pushes": [{"name": "complete", "consts": {"type": "complete"}, "required": ["result"]}, {"name": "message", "consts": {"type": "message"}, "required": ["message", "timestamp", "userId"]}, {"name": "processing", "consts": {"type": "processing"}, "required": ["step"]}, {"name": "welcome", "consts": {}, "required": ["welcome"]}], "onConnect": "welcome"};
 
 export interface ChatClientEvents {
+  "complete": JobComplete;
   "message": RoomMessage;
   "processing": JobProcessing;
   "welcome": Welcome;
@@ -131,9 +205,9 @@ export class ChatClient {
     return reply as unknown as History;
   }
   /** Run a job, reporting progress. Needs a session. */
-  async processJob(data: Job): Promise<JobComplete> {
+  async processJob(data: Job): Promise<JobProcessing | JobComplete> {
     const reply = await this.connection.call("action", "processJob", data);
-    return reply as unknown as JobComplete;
+    return reply as unknown as JobProcessing | JobComplete;
   }
   /** Send a message to the room. Needs a session. */
   async sendMessage(data: ChatMessage): Promise<MessageSent> {
@@ -207,12 +281,13 @@ export class RoomsClient {
 }
 
 export interface Channels {
+  "board": { opening: Board; client: BoardClient };
   "chat": { opening: Room; client: ChatClient };
   "echo": { opening: Room; client: EchoClient };
   "rooms": { opening: Room; client: RoomsClient };
 }
 
-const channels: { [C in keyof Channels]: [ChannelSpec, (c: Connection) => Channels[C]["client"]] } = { "chat": [chatSpec, (c: Connection) => new ChatClient(c)], "echo": [echoSpec, (c: Connection) => new EchoClient(c)], "rooms": [roomsSpec, (c: Connection) => new RoomsClient(c)] };
+const channels: { [C in keyof Channels]: [ChannelSpec, (c: Connection) => Channels[C]["client"]] } = { "board": [boardSpec, (c: Connection) => new BoardClient(c)], "chat": [chatSpec, (c: Connection) => new ChatClient(c)], "echo": [echoSpec, (c: Connection) => new EchoClient(c)], "rooms": [roomsSpec, (c: Connection) => new RoomsClient(c)] };
 
 /** Negotiate (`GET /api/negotiate?channel=..&<opening data>`), open the socket, wait for the
  * channel's welcome. `options.token` authenticates this and every reconnection. */

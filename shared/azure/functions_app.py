@@ -74,13 +74,24 @@ def wire_webpubsub_triggers(
 def wire_negotiate(
     app: func.FunctionApp, runtime: ChannelRuntime, route: str = "negotiate"
 ) -> None:
-    """`GET /api/negotiate?channel=<name>&<opening data>` -> `{url, baseUrl, accessToken}`."""
+    """`GET /api/negotiate/<channel route>?<opening data>` (or `?channel=<name>&...`) ->
+    `{url, baseUrl, accessToken}`.
 
-    async def handle(req: func.HttpRequest) -> func.HttpResponse:
-        result = await negotiate(runtime, dict(req.params), req.headers.get("Authorization"))
-        return to_response(result)
+    Two functions, one step: `/api/negotiate` stays served whether or not a host's catch-all
+    parameter matches an empty path (the literal route is the more specific one).
+    """
+    for name, template in (("negotiate", route), ("negotiate_route", f"{route}/{{*path}}")):
 
-    _register(app, "negotiate", handle, app.route(route=route, methods=["GET"]))
+        async def handle(req: func.HttpRequest) -> func.HttpResponse:
+            result = await negotiate(
+                runtime,
+                dict(req.params),
+                req.headers.get("Authorization"),
+                req.route_params.get("path") or "",
+            )
+            return to_response(result)
+
+        _register(app, name, handle, app.route(route=template, methods=["GET"]))
 
 
 def wire_http(

@@ -37,6 +37,8 @@ class TableConnectionStore:
         except ResourceNotFoundError:
             return None
         session = entity.get("Session")
+        state = entity.get("State")
+        pending = entity.get("Pending")
         return ConnectionRecord(
             channel_id=channel_id,
             channel=entity["Channel"],
@@ -44,6 +46,8 @@ class TableConnectionStore:
             session=json.loads(session) if session else None,
             user_id=entity.get("UserId") or None,
             connected_at=entity["ConnectedAt"],
+            state=json.loads(state) if state else None,
+            pending=tuple(json.loads(pending)) if pending else (),
             check_after=entity.get("CheckAfter"),
         )
 
@@ -53,19 +57,23 @@ class TableConnectionStore:
             "RowKey": ROW_KEY,
             "Channel": record.channel,
             "OpeningData": json.dumps(record.opening_data),
-            "Session": json.dumps(record.session) if record.session is not None else "",
+            "Session": _json_or_empty(record.session),
             "UserId": record.user_id or "",
             "ConnectedAt": record.connected_at,
+            "State": _json_or_empty(record.state),
+            "Pending": json.dumps(list(record.pending)) if record.pending else "",
             "CheckAfter": record.check_after,
         }
         await self._storage.run(self._table, lambda t: t.upsert_entity(entity))
 
     async def save_session(self, channel_id: str, session: dict[str, Any] | None) -> None:
-        entity = {
-            "PartitionKey": channel_id,
-            "RowKey": ROW_KEY,
-            "Session": json.dumps(session) if session is not None else "",
-        }
+        await self._merge(channel_id, "Session", _json_or_empty(session))
+
+    async def save_state(self, channel_id: str, state: Any) -> None:
+        await self._merge(channel_id, "State", _json_or_empty(state))
+
+    async def _merge(self, channel_id: str, name: str, value: str) -> None:
+        entity = {"PartitionKey": channel_id, "RowKey": ROW_KEY, name: value}
         try:
             await self._storage.run(  # merge: opening data stays as it is
                 self._table,
@@ -102,3 +110,8 @@ class TableConnectionStore:
             )
         except ResourceNotFoundError:
             return  # disconnected meanwhile
+
+
+def _json_or_empty(value: Any) -> str:
+    """JSON text; "" for None (a JSON null would read back as None too, but costs a parse)."""
+    return json.dumps(value) if value is not None else ""

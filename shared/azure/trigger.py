@@ -95,6 +95,8 @@ def render(result: Result) -> dict[str, Any] | None:
     if isinstance(result, Accept):
         if result.user_id:
             out["userId"] = result.user_id
+        if result.topics:
+            out["groups"] = [str(topic) for topic in result.topics]  # a topic is a group
     elif isinstance(result, Reply):
         if result.frame is not None:
             out["data"] = json.dumps(result.frame, separators=(",", ":"))

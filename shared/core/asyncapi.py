@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from collections.abc import Sequence
-from typing import Any
+from types import UnionType
+from typing import Any, Union
 
 from pydantic.json_schema import JsonSchemaMode
 
-from shared.core.frames import CORRELATION_KEY
 from shared.core.functions import ChannelFunction
 from shared.core.http import HttpRoute
 from shared.core.json_schemas import ID_SCHEMA, REF, SchemaSet, is_object
-from shared.core.wiring import ChannelDefinition, ChannelRegistry, Route
+from shared.core.wiring import CORRELATION_KEY, ChannelDefinition, ChannelRegistry, Route
 
 ASYNCAPI_VERSION = "3.0.0"
 SESSION = {"$ref": "#/components/securitySchemes/session"}
@@ -121,10 +122,10 @@ def _channel(
     pushed: list[tuple[Any, bool]] = []  # (model, is the connect reply)
     if channel.on_connect is not None:
         pushed.append((channel.on_connect.func.output_type, True))
+    if channel.on_connected is not None:
+        pushed.append((channel.on_connected.func.output_type, True))
     for route in _routes(channel):
-        pushed.extend(
-            (model, False) for model in (route.func.docs.pushes if route.func.docs else ())
-        )
+        pushed.extend((model, False) for model in _sent(route))
     for model, on_connect in pushed:
         schema = schemas.of(model, "serialization")
         if schema is None:
@@ -180,8 +181,18 @@ def _channel(
     return obj, operations
 
 
+def _sent(route: Route) -> list[Any]:
+    """The models of the frames a function pushes: those its docs declare (by topic, say),
+    and the members of a union output (its `channel.send` frames are checked against it)."""
+    fn = route.func
+    declared = list(fn.docs.pushes) if fn.docs else []
+    if typing.get_origin(fn.output_type) in (Union, UnionType):
+        declared += [m for m in typing.get_args(fn.output_type) if m is not type(None)]
+    return declared
+
+
 def _routes(channel: ChannelDefinition) -> list[Route]:
-    found = [channel.on_connect, channel.on_message, channel.on_disconnect]
+    found = [channel.on_connect, channel.on_connected, channel.on_message, channel.on_disconnect]
     return [r for r in found if r is not None] + [
         r for routes in channel.routing.values() for r in routes.values()
     ]
@@ -250,9 +261,7 @@ def asyncapi_document(
                 (route.func.input_type, "validation"),
                 (route.func.output_type, "serialization"),
             ]
-            types += [
-                (m, "serialization") for m in (route.func.docs.pushes if route.func.docs else ())
-            ]
+            types += [(m, "serialization") for m in _sent(route)]
     for http in http_routes:
         types += [(http.fn.input_type, "validation"), (http.fn.output_type, "serialization")]
     schemas = SchemaSet(types)

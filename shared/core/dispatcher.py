@@ -1,34 +1,24 @@
 """The channel dispatcher: one entry point for connect, connected, message and disconnected.
 
-It works on plain events (shared/events.py); the Web PubSub trigger payload is the protocol
-adapter's business (shared/trigger.py). Every failure becomes a value: a rejected connect or
-an error frame. Nothing raises out of `dispatch`, and the connection stays open.
+It works on plain events (shared/core/events.py); the trigger payload is the adapter's business
+(shared/azure/trigger.py). Every failure becomes a value: a refused connect or an error frame.
+Nothing raises out of `dispatch`, and the connection stays open.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic_core import to_jsonable_python
-
-from shared.core.channel import Channel, ChannelState
-from shared.core.errors import (
-    BadRequestError,
-    ChannelError,
-    InternalServerError,
-    NotFoundError,
-    PayloadTooLargeError,
-    ServiceUnavailableError,
-    UnsupportedMediaTypeError,
-)
+from shared.core.channel import Channel, ChannelStatus
+from shared.core.connection import Context, dump_session, load_context, states_copy
+from shared.core.errors import ChannelError, InternalServerError, NotFoundError
+from shared.core.event_hub import EventHub
 from shared.core.events import (
     Accept,
     ConnectedEvent,
     ConnectEvent,
-    DataType,
     DisconnectedEvent,
     Event,
     MessageEvent,
@@ -36,40 +26,60 @@ from shared.core.events import (
     Reply,
     Result,
 )
-from shared.core.frames import CORRELATION_KEY, correlation_id, error_frame, reply_frame
+from shared.core.frames import (
+    correlation_id,
+    decode,
+    error_frame,
+    reply_frame,
+    routing_key,
+    select,
+)
 from shared.core.middleware import invoke
-from shared.core.services import ChannelServices, Interaction, ServiceBuilder, Services
+from shared.core.outbound import Outbound
+from shared.core.rules import Resolved
+from shared.core.services import Interaction, ServiceBuilder, Services
 from shared.core.session import Session, UserSession
 from shared.core.stores import ConnectionRecord, ConnectionStore
 from shared.core.transport import Transport
 from shared.core.validation import dump_opening_data, opening_data_from_query, validate_opening_data
-from shared.core.wiring import ChannelDefinition, ChannelRegistry, Route
-
-STATE_KEY = "channel"  # the connection state holding our copy of the record
-MAX_STATE_BYTES = 2048  # beyond this, the table alone holds the record
+from shared.core.wiring import ChannelRegistry, Route
 
 log = logging.getLogger("channels")
 
 
 @dataclass
-class Context:
-    """What an event needs to know about its connection."""
+class Call:
+    """One function call of an event, with the parts it changes."""
 
-    channel: ChannelDefinition
-    opening_data: dict[str, Any]  # JSON form, as stored
-    opening: Any  # validated (a model when the channel declares one)
-    session: Session | None
-    session_in_states: bool  # the states copy carried the session (none to refresh)
+    route: Route
+    services: Services
+    channel: Channel[Any, Any]
+    outbound: Outbound
+    rules: Resolved
 
 
-class _SessionSink:
+class _StoreSink:
+    """Session and state changes, written to the connection record as they are made."""
+
     def __init__(self, store: ConnectionStore, channel_id: str) -> None:
         self._store = store
         self._channel_id = channel_id
 
     async def save_session(self, session: Session | None) -> None:
-        dumped = session.model_dump(mode="json", by_alias=True) if session else None
-        await self._store.save_session(self._channel_id, dumped)
+        await self._store.save_session(self._channel_id, dump_session(session))
+
+    async def save_state(self, state: Any) -> None:
+        await self._store.save_state(self._channel_id, state)
+
+
+class _AfterConnect:
+    """on_connected cannot change the states copy (its response is ignored): refuse clearly."""
+
+    async def save_session(self, session: Session | None) -> None:
+        raise RuntimeError("set the session in on_connect, not on_connected")
+
+    async def save_state(self, state: Any) -> None:
+        raise RuntimeError("set the channel state in on_connect, not on_connected")
 
 
 class Dispatcher:
@@ -80,12 +90,16 @@ class Dispatcher:
         transport: Transport,
         services: ServiceBuilder,
         logger: logging.Logger = log,
+        *,
+        strict: bool = False,
     ) -> None:
+        """`strict`: a frame that does not match its declared type raises (the test harness)."""
         self.registry = registry
         self.store = store
         self.transport = transport
         self.services = services
         self.logger = logger
+        self.strict = strict
 
     async def dispatch(self, event: Event) -> Result:
         try:
@@ -111,7 +125,7 @@ class Dispatcher:
                 return Reply(error_frame(None, None, InternalServerError("internal error")))
         return None
 
-    # -- connect: resolve the channel, validate opening data, store the record ---------------
+    # -- connect: resolve, validate, run on_connect (it may refuse), store the record ---------
 
     async def connect(self, event: ConnectEvent) -> Accept | Reject:
         names = event.query.get("channel") or [""]
@@ -127,86 +141,114 @@ class Dispatcher:
         except ChannelError as exc:
             return Reject(exc.status, exc.message)
         session = Session(user_id=event.user_id) if event.user_id else None
-        record = ConnectionRecord(
-            channel_id=event.channel_id,
-            channel=channel.name,
-            opening_data=dump_opening_data(opening),
-            session=session.model_dump(mode="json", by_alias=True) if session else None,
-            user_id=event.user_id,
+        ctx = Context(channel, dump_opening_data(opening), opening, session)
+        topics: tuple[str, ...] = ()
+        if channel.on_connect is not None:
+            # The socket does not exist yet: the session and state it sets go into the record
+            # below, its frames wait for `connected`, its subscriptions ride in the accept.
+            call = self._call(
+                ctx,
+                event.channel_id,
+                channel.on_connect,
+                "connect",
+                status=ChannelStatus.CONNECTING,
+            )
+            try:
+                result = await self._run(call, None, "connect", check=False)
+                if result is not None:
+                    await call.outbound.reply(result)
+            except ChannelError as exc:
+                self.logger.info("connect refused: %s %s", exc.name, exc.message)
+                return Reject(exc.status, exc.message)
+            ctx.session = call.services.user_session.get()
+            ctx.state = call.channel.state_json
+            ctx.pending = tuple(call.outbound.pending)
+            topics = tuple(call.outbound.topics)
+        await self.store.put(
+            ConnectionRecord(
+                channel_id=event.channel_id,
+                channel=channel.name,
+                opening_data=ctx.opening_data,
+                session=dump_session(ctx.session),
+                user_id=event.user_id,
+                state=ctx.state,
+                pending=ctx.pending,
+            )
         )
-        await self.store.put(record)
-        # on_connect runs later (on `connected`) and may set the session, which that event
-        # cannot return in states; then the copy leaves the session out and the first message
-        # reads it from the table.
-        ctx = Context(channel, record.opening_data, opening, session, session_in_states=False)
-        return Accept(event.user_id, self._states(ctx, with_session=channel.on_connect is None))
+        return Accept(event.user_id, states_copy(ctx), topics)
 
-    # -- connected: run on_connect, send its result ------------------------------------------
+    # -- connected: deliver on_connect's frames, run on_connected ---------------------------
 
     async def connected(self, event: ConnectedEvent) -> None:
-        ctx = await self._context(event.channel_id, event.states)
-        if ctx is None or ctx.channel.on_connect is None:
+        ctx = await load_context(self.registry, self.store, event.channel_id, event.states)
+        if ctx is None:
             return
-        services = self._services(ctx, event.channel_id, "connect", ctx.channel.on_connect)
+        for frame in ctx.pending:  # already through the frame middleware
+            await self.transport.send(event.channel_id, frame)
+        route = ctx.channel.on_connected
+        if route is None:
+            return
+        call = self._call(ctx, event.channel_id, route, "connected", after_connect=True)
         try:
-            result = await self._run(ctx.channel.on_connect, services, None, "connect", check=False)
+            result = await self._run(call, None, "connected", check=False)
             if result is not None:
-                await self.transport.send(
-                    event.channel_id, to_jsonable_python(result, by_alias=True)
-                )
+                await call.outbound.reply(result)
         except Exception as exc:
             await self._send_error(event.channel_id, exc)
 
-    # -- message: route, check auth, validate, run, reply ------------------------------------
+    # -- message: route, check auth, validate, check permissions, run, reply -----------------
 
     async def message(self, event: MessageEvent) -> Reply:
-        ctx = await self._context(event.channel_id, event.states)
+        ctx = await load_context(self.registry, self.store, event.channel_id, event.states)
         if ctx is None:
-            return Reply(
-                error_frame(
-                    None,
-                    None,
-                    NotFoundError("this connection is not known (it may have closed): reconnect"),
-                )
-            )
+            gone = NotFoundError("this connection is not known (it may have closed): reconnect")
+            return Reply(error_frame(None, None, gone))
         key: str | None = None
         value: Any = None
+        call: Call | None = None
         correlation: str | int | None = None
-        user_session: UserSession | None = None
         try:
-            parsed = _decode(ctx.channel, event)
-            key, value = _routing_key(ctx.channel, parsed)
+            parsed = decode(ctx.channel, event)
+            key, value = routing_key(ctx.channel, parsed)
             correlation = correlation_id(parsed) if key is not None else None
-            route, data = _select(ctx.channel, parsed, key, value)
+            route, data, key, value = select(ctx.channel, parsed, key, value)
+            if key is None:
+                correlation = None  # on_message took it: its reply is its own
             action = str(value) if key else "message"
-            services = self._services(ctx, event.channel_id, action, route)
-            user_session = services.user_session
-            result = await self._run(route, services, data, action)
+            call = self._call(ctx, event.channel_id, route, action)
+            result = await self._run(call, data, action)
             frame = reply_frame(key, value, result, correlation)
+            if call.outbound.intercepts:
+                frame = await call.outbound.final(frame)
         except ChannelError as exc:
             self.logger.info("message on %s failed: %s %s", event.channel_id, exc.name, exc.message)
             frame = error_frame(key, value, exc, correlation)
         except Exception:
             self.logger.exception("message handler failed on %s", event.channel_id)
             frame = error_frame(key, value, InternalServerError("internal error"), correlation)
-        # Return the copy when the session changed, or when this event had to read the table.
-        refresh = not ctx.session_in_states
-        if user_session is not None and user_session.changed:
-            ctx.session = user_session.get()
+        # Return the copy when the session or state changed, when this event had to read the
+        # table, or to drop on_connect's frames from it once they were delivered.
+        refresh = not ctx.from_states or bool(ctx.pending)
+        if call is not None and call.services.user_session.changed:
+            ctx.session = call.services.user_session.get()
             refresh = True
-        return Reply(frame, self._states(ctx, with_session=True) if refresh else {})
+        if call is not None and call.channel.state_changed:
+            ctx.state = call.channel.state_json
+            refresh = True
+        ctx.pending = ()
+        return Reply(frame, states_copy(ctx) if refresh else {})
 
     # -- disconnected: run on_disconnect, forget the connection ------------------------------
 
     async def disconnected(self, event: DisconnectedEvent) -> None:
-        ctx = await self._context(event.channel_id, event.states)
+        ctx = await load_context(self.registry, self.store, event.channel_id, event.states)
         try:
             route = ctx.channel.on_disconnect if ctx is not None else None
             if ctx is not None and route is not None:
-                services = self._services(
-                    ctx, event.channel_id, "disconnect", route, ChannelState.CLOSED
+                call = self._call(
+                    ctx, event.channel_id, route, "disconnect", status=ChannelStatus.CLOSED
                 )
-                await self._run(route, services, ctx.opening, "disconnect", check=False)
+                await self._run(call, ctx.opening, "disconnect", check=False)
         except Exception:
             self.logger.exception("on_disconnect failed for %s", event.channel_id)
         finally:
@@ -214,123 +256,86 @@ class Dispatcher:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    async def _context(self, channel_id: str, states: dict[str, Any]) -> Context | None:
-        copy = states.get(STATE_KEY)
-        if isinstance(copy, dict) and "session" in copy:  # hot path: nothing to read
-            channel = self.registry.get(str(copy.get("name")))
-            if channel is not None:
-                opening_data = copy.get("openingData") or {}
-                session = Session.model_validate(copy["session"]) if copy["session"] else None
-                opening = validate_opening_data(channel.opening_data_type, opening_data)
-                return Context(channel, opening_data, opening, session, session_in_states=True)
-        record = await self.store.get(channel_id)
-        if record is None:
-            return None
-        channel = self.registry.get(record.channel)
-        if channel is None:
-            raise NotFoundError(f"channel '{record.channel}' is no longer wired")
-        opening = validate_opening_data(channel.opening_data_type, record.opening_data)
-        session = Session.model_validate(record.session) if record.session else None
-        return Context(channel, record.opening_data, opening, session, session_in_states=False)
-
-    def _states(self, ctx: Context, *, with_session: bool) -> dict[str, Any]:
-        copy: dict[str, Any] = {"name": ctx.channel.name, "openingData": ctx.opening_data}
-        if with_session:
-            copy["session"] = (
-                ctx.session.model_dump(mode="json", by_alias=True) if ctx.session else None
-            )
-        if len(json.dumps(copy)) > MAX_STATE_BYTES:
-            return {STATE_KEY: None}  # too big to carry: clear any older copy; the table serves
-        return {STATE_KEY: copy}
-
-    def _services(
+    def _call(
         self,
         ctx: Context,
         channel_id: str,
-        action: str,
         route: Route,
-        state: ChannelState = ChannelState.OPEN,
-    ) -> Services:
-        extra = {"channel": ctx.channel.name, "channel_id": channel_id, "action": action}
-        return self.services.build(
-            route.func.services_type,
-            logger=logging.LoggerAdapter(self.logger, extra),
-            user_session=UserSession(ctx.session, _SessionSink(self.store, channel_id)),
-            channel=Channel(
-                channel_id, ctx.opening, self.transport, name=ctx.channel.name, state=state
-            ),
-        )
-
-    async def _run(
-        self,
-        route: Route,
-        services: Services,
-        data: Any,
         action: str,
         *,
-        check: bool = True,
-    ) -> Any:
-        channel = services.channel.name if isinstance(services, ChannelServices) else None
-        interaction = Interaction(channel, action, data, services.user_session.get())
+        status: ChannelStatus = ChannelStatus.OPEN,
+        after_connect: bool = False,
+    ) -> Call:
+        """The services, channel and way out of one function call."""
+        connecting = status is ChannelStatus.CONNECTING
+        rules = self.registry.rules.resolve(route.tags)
+        outbound = Outbound(
+            self.transport,
+            channel=ctx.channel.name,
+            channel_id=channel_id,
+            middleware=(
+                (*rules.frame_middleware, *ctx.channel.frame_middleware)
+                if rules.frame_middleware
+                else ctx.channel.frame_middleware
+            ),
+            output=route.func.output_adapter,
+            connecting=connecting,
+            strict=self.strict,
+            logger=self.logger,
+        )
+        # While connecting nothing is stored yet: the session and state go into the record.
+        sink: _StoreSink | _AfterConnect | None = (
+            None
+            if connecting
+            else _AfterConnect()
+            if after_connect
+            else _StoreSink(self.store, channel_id)
+        )
+        channel: Channel[Any, Any] = Channel(
+            channel_id,
+            ctx.opening,
+            outbound,
+            name=ctx.channel.name,
+            status=status,
+            state=ctx.state,
+            state_adapter=ctx.channel.state_adapter,
+            save_state=sink.save_state if sink is not None else None,
+        )
+        extra = {"channel": ctx.channel.name, "channel_id": channel_id, "action": action}
+        services = self.services.build(
+            route.func.services_type,
+            logger=logging.LoggerAdapter(self.logger, extra),
+            user_session=UserSession(ctx.session, sink),
+            channel=channel,
+            event_hub=EventHub(outbound),
+        )
+        outbound.services = services
+        return Call(route, services, channel, outbound, rules)
+
+    async def _run(self, call: Call, data: Any, action: str, *, check: bool = True) -> Any:
+        services = call.services
+        interaction = Interaction(call.channel.name, action, data, services.user_session.get())
         unauthorized = f"'{action}' needs an authenticated session: authenticate first"
+        middleware = call.route.middleware
+        if call.rules.middleware:
+            middleware = (*call.rules.middleware, *middleware)
         return await invoke(
-            route.func,
+            call.route.func,
             services,
             data,
-            middleware=route.middleware,
+            middleware=middleware,
             interaction=interaction,
-            unauthorized=unauthorized if check and route.auth else None,
+            unauthorized=unauthorized if check and call.route.auth else None,
+            # Lifecycle handlers keep only their own checks: an app-wide rule for actions
+            # (say, "a session is required") must not refuse every connect or disconnect.
+            permissions=call.rules.permissions if check else (),
         )
 
     async def _send_error(self, channel_id: str, exc: Exception) -> None:
         error = exc if isinstance(exc, ChannelError) else InternalServerError("internal error")
         if not isinstance(exc, ChannelError):
-            self.logger.error("on_connect failed for %s", channel_id, exc_info=exc)
+            self.logger.error("on_connected failed for %s", channel_id, exc_info=exc)
         try:
             await self.transport.send(channel_id, error_frame(None, None, error))
-        except ServiceUnavailableError:
+        except ChannelError:
             self.logger.warning("could not send the error to %s", channel_id)
-
-
-def _decode(channel: ChannelDefinition, event: MessageEvent) -> Any:
-    if event.data_type is DataType.BINARY or isinstance(event.data, bytes):
-        raise UnsupportedMediaTypeError("binary frames are not supported: send JSON as text")
-    data = event.data
-    # A character is 1 to 4 bytes: encode only when the length alone cannot decide.
-    if len(data) > channel.max_frame_bytes or (
-        len(data) * 4 > channel.max_frame_bytes and len(data.encode()) > channel.max_frame_bytes
-    ):
-        raise PayloadTooLargeError(f"frame is larger than {channel.max_frame_bytes} bytes")
-    try:
-        return json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise BadRequestError(
-            f"frame is not valid JSON: {exc.msg} (at character {exc.pos})"
-        ) from exc
-
-
-def _routing_key(channel: ChannelDefinition, parsed: Any) -> tuple[str | None, Any]:
-    if isinstance(parsed, dict):
-        for key in channel.routing:
-            if key in parsed:
-                return key, parsed[key]
-    return None, None
-
-
-def _select(
-    channel: ChannelDefinition, parsed: Any, key: str | None, value: Any
-) -> tuple[Route, Any]:
-    if key is not None:
-        routes = channel.routing[key]
-        route = routes.get(value) if isinstance(value, str) else None
-        if route is None:
-            known = ", ".join(routes)
-            raise NotFoundError(f"unknown {key} {json.dumps(value)}; this channel has: {known}")
-        # The routing key and the correlation id address the frame; the rest is the input
-        # (with the id, when the input declares one).
-        drop = (key,) if route.takes_id else (key, CORRELATION_KEY)
-        return route, {k: v for k, v in parsed.items() if k not in drop}
-    if channel.on_message is not None:
-        return channel.on_message, parsed
-    keys = " or ".join(f"'{k}'" for k in channel.routing)
-    raise BadRequestError(f"frame must be a JSON object with {keys}")

@@ -19,6 +19,8 @@ def _route(route: Route) -> dict[str, Any]:
             out["description"] = fn.docs.description
         out["tags"] = list(fn.docs.tags)
         out["errors"] = [error.__name__ for error in fn.docs.errors]
+    if fn.permissions:
+        out["permissions"] = len(fn.permissions)  # how many checks, never what they test
     if (schema := fn.input_schema()) is not None:
         out["input"] = schema
     if (schema := fn.output_schema()) is not None:
@@ -36,8 +38,11 @@ def describe_channel(channel: ChannelDefinition) -> dict[str, Any]:
     }
     if channel.opening_data_type is not None:
         out["openingData"] = channel.opening_data_type.model_json_schema(by_alias=True)
+    if channel.state_adapter is not None:
+        out["state"] = channel.state_adapter.json_schema(by_alias=True)
     for key, route in (
         ("onConnect", channel.on_connect),
+        ("onConnected", channel.on_connected),
         ("onDisconnect", channel.on_disconnect),
         ("onMessage", channel.on_message),
     ):

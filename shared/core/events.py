@@ -50,10 +50,12 @@ Event = ConnectEvent | ConnectedEvent | MessageEvent | DisconnectedEvent
 
 @dataclass(frozen=True)
 class Accept:
-    """Accept a connection; `states` are kept by the service and come back on later events."""
+    """Accept a connection; `states` are kept by the service and come back on later events;
+    `topics` are the topics the connection joins as it opens (no call to the service)."""
 
     user_id: str | None = None
     states: dict[str, Any] = field(default_factory=dict)
+    topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

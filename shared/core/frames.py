@@ -7,13 +7,20 @@ concurrent calls of one action. Frames without an `id` get replies without one.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from shared.core.errors import ChannelError
-
-CORRELATION_KEY = "id"
+from shared.core.errors import (
+    BadRequestError,
+    ChannelError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+from shared.core.events import DataType, MessageEvent
+from shared.core.wiring import CORRELATION_KEY, ChannelDefinition, Route
 
 
 def correlation_id(parsed: Any) -> str | int | None:
@@ -58,3 +65,81 @@ def error_frame(
 ) -> dict[str, Any]:
     head = _head(key, value, correlation) if key is not None and isinstance(value, str) else {}
     return {**head, **error.to_body()}
+
+
+# -- frames from the client --------------------------------------------------------------------
+
+BINARY_REFUSED = (
+    "binary frames are not supported: the realtime service hands them to the app as text "
+    "decoded from bytes, which loses data; send JSON text (bytes as base64 in a field)"
+)
+
+
+def decode(channel: ChannelDefinition, event: MessageEvent) -> Any:
+    """The frame as JSON; its text as is when it is not JSON and on_message takes `str`."""
+    if event.data_type is DataType.BINARY or isinstance(event.data, bytes):
+        # The Web PubSub extension gives a non-.NET worker `BinaryData.ToString()` of the bytes
+        # (DESIGN: "Binary user events"): lossy, so refuse rather than hand over wrong bytes.
+        raise UnsupportedMediaTypeError(BINARY_REFUSED)
+    data = event.data
+    # A character is 1 to 4 bytes: encode only when the length alone cannot decide.
+    if len(data) > channel.max_frame_bytes or (
+        len(data) * 4 > channel.max_frame_bytes and len(data.encode()) > channel.max_frame_bytes
+    ):
+        raise PayloadTooLargeError(f"frame is larger than {channel.max_frame_bytes} bytes")
+    try:
+        parsed = json.loads(data)
+    except json.JSONDecodeError as exc:
+        if channel.raw_text:
+            return RawText(data)
+        raise BadRequestError(
+            f"frame is not valid JSON: {exc.msg} (at character {exc.pos})"
+        ) from exc
+    if channel.raw_text and not _routed(channel, parsed):
+        return RawText(data)  # not routed: on_message gets the text exactly as sent
+    return parsed
+
+
+def _routed(channel: ChannelDefinition, parsed: Any) -> bool:
+    return isinstance(parsed, dict) and any(
+        isinstance(parsed.get(key), str) and parsed[key] in routes
+        for key, routes in channel.routing.items()
+    )
+
+
+class RawText(str):
+    """A text frame that is not JSON (only kept for an on_message that takes `str`)."""
+
+
+def routing_key(channel: ChannelDefinition, parsed: Any) -> tuple[str | None, Any]:
+    """The routing key a frame carries and its value; (None, None) when it carries none."""
+    if isinstance(parsed, dict):
+        for key in channel.routing:
+            if key in parsed:
+                return key, parsed[key]
+    return None, None
+
+
+def select(
+    channel: ChannelDefinition, parsed: Any, key: str | None, value: Any
+) -> tuple[Route, Any, str | None, Any]:
+    """The route a frame goes to, its input, and the routing key and value it was routed by.
+
+    A known routing value selects its action (the key and `id` are stripped from the input);
+    anything else goes to on_message (as text when it takes `str`) and only without one is an error.
+    """
+    if key is not None:
+        route = channel.routing[key].get(value) if isinstance(value, str) else None
+        if route is not None:
+            # The key and the correlation id address the frame; the rest is the input (with the
+            # id, when the input declares one).
+            drop = (key,) if route.takes_id else (key, CORRELATION_KEY)
+            return route, {k: v for k, v in parsed.items() if k not in drop}, key, value
+        if channel.on_message is None:
+            known = ", ".join(channel.routing[key])
+            raise NotFoundError(f"unknown {key} {json.dumps(value)}; this channel has: {known}")
+    if channel.on_message is not None:
+        data = str(parsed) if isinstance(parsed, RawText) else parsed
+        return channel.on_message, data, None, None
+    keys = " or ".join(f"'{k}'" for k in channel.routing)
+    raise BadRequestError(f"frame must be a JSON object with {keys}")

@@ -7,8 +7,10 @@ Types come from the annotations, once, at decoration time:
 
 - `data`'s annotation is the input type (validated with pydantic on every call);
 - the return annotation is the output type (used for docs and JSON Schema);
-- `ChannelServices[Room]` on the first parameter declares the channel's opening data type;
-- a third parameter (conventionally `session`) receives the user session or None.
+- `ChannelServices[Room]` on the first parameter declares the channel's opening data type
+  (`ChannelServices[Room, Counter]` its state type too);
+- a third parameter (conventionally `session`) receives the user session or None;
+- `permissions=[check, ...]`: each `check(services, data, session)` must pass, else 403.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pydantic
 from pydantic import BaseModel, TypeAdapter
 
 from shared.core.errors import ChannelError, WiringError
-from shared.core.services import ChannelServices, Interaction, Middleware, Services
+from shared.core.services import ChannelServices, Interaction, Middleware, Permission, Services
 from shared.core.session import Session
 from shared.core.validation import validation_error
 
@@ -72,6 +74,8 @@ class ChannelFunction:
     middleware: tuple[Middleware, ...]
     location: str
     takes_input: bool  # a message or plain function: `data` is validated against input_type
+    permissions: tuple[Permission, ...] = ()
+    state_type: Any = None  # from `ChannelServices[Room, State]`
 
     @functools.cached_property
     def input_adapter(self) -> TypeAdapter[Any] | None:
@@ -100,6 +104,13 @@ class ChannelFunction:
             return await self.handler(services, data, session)
         return await self.handler(services, data)
 
+    @functools.cached_property
+    def output_adapter(self) -> TypeAdapter[Any] | None:
+        """What `channel.send` frames are checked against; None when no output is declared."""
+        if self.output_type in (None, type(None), Any):
+            return None
+        return TypeAdapter(self.output_type)
+
     def input_schema(self) -> dict[str, Any] | None:
         if self.input_adapter is None:
             return None
@@ -125,16 +136,19 @@ def _services_type(hint: Any) -> type[Services] | None:
     return cls if isinstance(cls, type) and issubclass(cls, Services) else None
 
 
-def _opening_data_type(hint: Any) -> type[BaseModel] | None:
-    """`Room` from `ChannelServices[Room]`, or from a subclass of `ChannelServices[Room]`."""
+def _channel_types(hint: Any) -> tuple[type[BaseModel] | None, Any]:
+    """`(Room, State)` from `ChannelServices[Room, State]` (or a subclass of it); None if not."""
     candidates = [hint, *getattr(hint, "__orig_bases__", ())]
     for candidate in candidates:
         origin = typing.get_origin(candidate)
         if origin is not None and isinstance(origin, type) and issubclass(origin, ChannelServices):
             args = typing.get_args(candidate)
-            if args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
-                return args[0]
-    return None
+            opening = args[0] if args else None
+            state = args[1] if len(args) > 1 and args[1] is not Any else None
+            if not (isinstance(opening, type) and issubclass(opening, BaseModel)):
+                opening = None
+            return opening, state
+    return None, None
 
 
 def _build(
@@ -143,6 +157,7 @@ def _build(
     auth: bool | None,
     docs: Docs | None,
     middleware: Sequence[Middleware],
+    permissions: Sequence[Permission] = (),
 ) -> ChannelFunction:
     where = _location(fn)
     if not inspect.iscoroutinefunction(fn):
@@ -156,7 +171,7 @@ def _build(
         ) from exc
 
     first = hints.get(params[0].name) if params else None
-    opening = _opening_data_type(first)
+    opening, state = _channel_types(first)
     expected = {
         FunctionKind.CONNECT: (1, 2),
         FunctionKind.DISCONNECT: (2, 2),
@@ -198,6 +213,8 @@ def _build(
         middleware=tuple(middleware),
         location=where,
         takes_input=takes_input,
+        permissions=tuple(permissions),
+        state_type=state,
     )
 
 
@@ -218,6 +235,7 @@ class _Decorator:
         auth: bool | None = None,
         docs: Docs | None = None,
         middleware: Sequence[Middleware] = (),
+        permissions: Sequence[Permission] = (),
     ) -> Callable[[Handler], ChannelFunction]: ...
     def __call__(
         self,
@@ -227,10 +245,11 @@ class _Decorator:
         auth: bool | None = None,
         docs: Docs | None = None,
         middleware: Sequence[Middleware] = (),
+        permissions: Sequence[Permission] = (),
     ) -> ChannelFunction | Callable[[Handler], ChannelFunction]:
         if fn is not None:
             return _build(fn, self.kind, auth, docs, middleware)
-        return lambda f: _build(f, self.kind, auth, docs, middleware)
+        return lambda f: _build(f, self.kind, auth, docs, middleware, permissions)
 
 
 channel_func = _Decorator(FunctionKind.MESSAGE)

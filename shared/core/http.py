@@ -23,13 +23,16 @@ from shared.core.errors import (
     UnauthorizedError,
     WiringError,
 )
+from shared.core.event_hub import EventHub
 from shared.core.functions import ChannelFunction, FunctionKind
 from shared.core.jwt_service import JwtService
 from shared.core.middleware import invoke
+from shared.core.outbound import Outbound
 from shared.core.runtime import Runtime
 from shared.core.services import Interaction
 from shared.core.session import Session, UserSession
 from shared.core.validation import opening_data_from_query, validate_opening_data
+from shared.core.wiring import ChannelDefinition
 
 log = logging.getLogger("channels.http")
 
@@ -97,7 +100,8 @@ async def call_function(
 ) -> HttpResult:
     """Run a plain function for an HTTP request: JSON body in, JSON result out.
 
-    Auth: the given `auth`, else the function's own, else required (a Bearer JWT).
+    Auth: the given `auth`, else the function's own, else required (a Bearer JWT). App-wide
+    rules (by the function's tags) apply as in a channel; a failed permission is a 403.
     """
     needs_auth = auth if auth is not None else fn.auth if fn.auth is not None else True
     try:
@@ -107,19 +111,25 @@ async def call_function(
             data = json.loads(body) if body else {}
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BadRequestError("request body is not valid JSON") from exc
+        rules = runtime.registry.rules.resolve(fn.docs.tags if fn.docs else ())
+        outbound = Outbound(
+            parts.transport, middleware=rules.frame_middleware, strict=parts.dispatcher.strict
+        )
         services = parts.services.build(
             fn.services_type,
             logger=logging.LoggerAdapter(log, {"route": route}),
             user_session=UserSession(session),
+            event_hub=EventHub(outbound),
         )
-
+        outbound.services = services
         result = await invoke(
             fn,
             services,
             data,
-            middleware=fn.middleware,
+            middleware=(*rules.middleware, *fn.middleware),
             interaction=Interaction(None, route, data, session),
             unauthorized=f"{route} needs 'Authorization: Bearer <token>'" if needs_auth else None,
+            permissions=rules.permissions,
         )
     except ChannelError as exc:
         return error_result(exc)
@@ -131,22 +141,24 @@ async def call_function(
 
 
 async def negotiate(
-    runtime: Runtime, query: Mapping[str, str], authorization: str | None
+    runtime: Runtime,
+    query: Mapping[str, str],
+    authorization: str | None,
+    path: str = "",
 ) -> HttpResult:
-    """`{url, baseUrl, accessToken}` for `?channel=<name>&<opening data>`.
+    """`{url, baseUrl, accessToken}` for `/<channel route>` or `?channel=<name>`, plus opening data.
 
-    The opening data is checked here, so a client learns about a bad room before it connects.
-    A valid `Bearer` token makes its userId the connection's user id.
+    A route's parameters are opening data (`/chat/:room` makes `/chat/general` give
+    `{room: "general"}`), as are the other query keys. The opening data is checked here, so a
+    client learns about a bad room before it connects. A valid `Bearer` token makes its userId
+    the connection's user id.
     """
     try:
-        name = query.get("channel", "")
-        channel = runtime.registry.get(name)
-        if channel is None:
-            raise NotFoundError(
-                f"unknown channel '{name}'" if name else "name a channel: ?channel=<name>"
-            )
-        multi = {k: [v] for k, v in query.items()}
-        validate_opening_data(channel.opening_data_type, opening_data_from_query(multi))
+        channel, opening = _channel_of(runtime, query, path)
+        validate_opening_data(
+            channel.opening_data_type,
+            opening_data_from_query({k: [v] for k, v in opening.items()}),
+        )
         parts = runtime.parts
         session = bearer_session(parts.jwt, authorization)
         if parts.negotiator is None:
@@ -157,7 +169,8 @@ async def negotiate(
     except Exception:
         log.exception("negotiate failed")
         return error_result(InternalServerError("internal error"))
-    extra = urllib.parse.urlencode({k: v for k, v in query.items() if k != "access_token"})
+    carried = {"channel": channel.name, **opening}
+    extra = urllib.parse.urlencode({k: v for k, v in carried.items() if k != "access_token"})
     return HttpResult(
         200,
         {
@@ -166,3 +179,28 @@ async def negotiate(
             "accessToken": access.token,
         },
     )
+
+
+def _channel_of(
+    runtime: Runtime, query: Mapping[str, str], path: str
+) -> tuple[ChannelDefinition, dict[str, str]]:
+    """The channel a negotiate request names, and its opening data (route parameters win)."""
+    opening = {k: v for k, v in query.items() if k != "channel"}
+    if path.strip("/"):
+        found = runtime.registry.match(path)
+        if found is None:
+            raise NotFoundError(f"no channel has the route /{path.strip('/')}")
+        channel, params = found
+        named = query.get("channel")
+        if named is not None and named != channel.name:
+            raise BadRequestError(f"/{path.strip('/')} is channel '{channel.name}', not '{named}'")
+        return channel, {**opening, **params}
+    name = query.get("channel", "")
+    by_name = runtime.registry.get(name)
+    if by_name is None:
+        raise NotFoundError(
+            f"unknown channel '{name}'"
+            if name
+            else "name a channel: /api/negotiate/<route> or ?channel=<name>"
+        )
+    return by_name, opening

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
 
-from shared.core.frames import CORRELATION_KEY
+from shared.core.wiring import CORRELATION_KEY
 
 REF = "#/components/schemas/{model}"
 
@@ -55,4 +55,9 @@ class SchemaSet:
 
 
 def is_object(schemas: SchemaSet, schema: dict[str, Any] | None) -> bool:
-    return schema is not None and schemas.resolve(schema).get("type") == "object"
+    """An object, or a union of objects (a reply whose fields sit beside the routing key)."""
+    if schema is None:
+        return False
+    if "anyOf" in schema:
+        return all(is_object(schemas, member) for member in schema["anyOf"])
+    return schemas.resolve(schema).get("type") == "object"

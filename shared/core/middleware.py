@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from shared.core.errors import UnauthorizedError
+from shared.core.errors import ForbiddenError, UnauthorizedError
 from shared.core.functions import ChannelFunction
-from shared.core.services import Interaction, Middleware, Services
+from shared.core.services import Interaction, Middleware, Permission, Services
+from shared.core.session import Session
 
 
 async def run_middleware(
@@ -36,17 +38,33 @@ async def invoke(
     middleware: Sequence[Middleware],
     interaction: Interaction,
     unauthorized: str | None,
+    permissions: Sequence[Permission] = (),
 ) -> Any:
-    """Run `fn` behind `middleware`: the auth check, input validation, then the function.
+    """Run `fn` behind `middleware`: the auth check, input validation, permissions, the call.
 
     `unauthorized` is the message when a session is required and missing; None when the call
-    needs none. The check runs inside the middleware, so a middleware may set the session.
+    needs none. The checks run inside the middleware, so a middleware may set the session.
+    `permissions` (app-wide ones by tag, then the function's) each get the validated input.
     """
 
     async def handler() -> Any:
         session = services.user_session.get()
         if unauthorized is not None and session is None:
             raise UnauthorizedError(unauthorized)
-        return await fn.invoke(services, fn.validate_input(data), session)
+        valid = fn.validate_input(data)
+        for check in (*permissions, *fn.permissions):
+            if not await permitted(check, services, valid, session):
+                # The client learns that it may not, never which rule said so or why.
+                raise ForbiddenError(f"'{interaction.action}' is not permitted")
+        return await fn.invoke(services, valid, session)
 
     return await run_middleware(middleware, services, interaction, handler)
+
+
+async def permitted(
+    check: Permission, services: Services, data: Any, session: Session | None
+) -> bool:
+    verdict = check(services, data, session)
+    if inspect.isawaitable(verdict):
+        verdict = await verdict
+    return verdict is True

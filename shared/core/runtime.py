@@ -74,7 +74,10 @@ def assemble(
     overrides: ServiceValues | None = None,
     negotiator: Negotiator | None = None,
     closers: tuple[Any, ...] = (),
+    strict: bool = False,
 ) -> Parts:
+    """`strict`: frames that do not match their declared type raise (tests) instead of being
+    logged and sent (production)."""
     services = ServiceBuilder(
         jwt=jwt,
         event_hub=EventHub(transport),
@@ -82,5 +85,5 @@ def assemble(
         app=app_services,
         overrides=overrides,
     )
-    dispatcher = Dispatcher(registry, store, transport, services)
+    dispatcher = Dispatcher(registry, store, transport, services, strict=strict)
     return Parts(store, transport, services, dispatcher, negotiator, closers)

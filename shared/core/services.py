@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
+
+from typing_extensions import TypeVar
 
 from shared.core.channel import Channel
 from shared.core.database import Database
@@ -15,6 +17,7 @@ from shared.core.jwt_service import JwtService
 from shared.core.session import Session, UserSession
 
 OpeningT = TypeVar("OpeningT")
+StateT = TypeVar("StateT", default=Any)
 
 Logger = logging.Logger | logging.LoggerAdapter[logging.Logger]
 
@@ -31,14 +34,15 @@ class Services:
 
 
 @dataclass
-class ChannelServices(Services, Generic[OpeningT]):
+class ChannelServices(Services, Generic[OpeningT, StateT]):
     """Services inside a channel: `channel` is the connection being served.
 
     Annotate a function's first parameter `ChannelServices[Room]` to declare the channel's
     opening data type; `services.channel.opening_data` is then a validated `Room`.
+    `ChannelServices[Room, Counter]` also types `services.channel.get_state()` as a `Counter`.
     """
 
-    channel: Channel[OpeningT]
+    channel: Channel[OpeningT, StateT]
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,25 @@ class Interaction:
 Next = Callable[[], Awaitable[Any]]
 Middleware = Callable[[Services, Interaction, Next], Awaitable[Any]]
 """`async def audit(services, interaction, next_): ...; return await next_()`"""
+
+Permission = Callable[[Services, Any, Session | None], bool | Awaitable[bool]]
+"""`def is_admin(services, data, session) -> bool`: the call is refused (403) when False."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A frame on its way to clients, as a frame middleware sees it."""
+
+    frame: Any  # JSON-able
+    channel: str | None  # the channel of the event sending it (None: an HTTP route)
+    channel_id: str | None  # the one connection it goes to; None for a publish
+    topic: str | None  # the topic it is published to; None for a frame to one connection
+
+
+FrameNext = Callable[[Any], Awaitable[None]]
+FrameMiddleware = Callable[[Services, Outgoing, FrameNext], Awaitable[None]]
+"""`async def mw(services, outgoing, next_)`: call `await next_(frame)` once to pass the frame
+on (changed or not), never to drop it, several times to send several frames."""
 
 
 ServiceValues = Mapping[str, object]
@@ -129,12 +152,14 @@ class ServiceBuilder:
         logger: Logger,
         user_session: UserSession,
         channel: Channel[Any] | None = None,
+        event_hub: EventHub | None = None,
     ) -> Services:
+        """`event_hub`: this event's own view of the event hub (frame middleware, connect)."""
         core: dict[str, Any] = {
             "logger": logger,
             "jwt": self.jwt,
             "user_session": user_session,
-            "event_hub": self.event_hub,
+            "event_hub": event_hub or self.event_hub,
             "database": self.database,
         }
         default: type[Services] = Services

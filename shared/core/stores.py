@@ -1,4 +1,4 @@
-"""Connection records: the channel, opening data and session of each live connection.
+"""Connection records: the channel, opening data, session and state of each live connection.
 
 The store is the truth, so any instance can serve any event. `MemoryConnectionStore` serves one
 process (the test harness, the plain WebSocket server); shared/azure/stores.py keeps them in
@@ -25,6 +25,8 @@ class ConnectionRecord:
     session: dict[str, Any] | None = None
     user_id: str | None = None
     connected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    state: Any = None  # the channel's state (JSON), `channel.set_state`
+    pending: tuple[Any, ...] = ()  # frames from on_connect, delivered on `connected`
     # When the sweep should next ask the service whether the connection is still there.
     check_after: datetime | None = None
 
@@ -37,6 +39,7 @@ class ConnectionStore(Protocol):
     async def get(self, channel_id: str) -> ConnectionRecord | None: ...
     async def put(self, record: ConnectionRecord) -> None: ...
     async def save_session(self, channel_id: str, session: dict[str, Any] | None) -> None: ...
+    async def save_state(self, channel_id: str, state: Any) -> None: ...
     async def delete(self, channel_id: str) -> None: ...
     def due_for_check(self, now: datetime) -> AsyncIterator[str]:
         """Ids of records whose `check_after` has passed (the sweep's work list)."""
@@ -61,6 +64,11 @@ class MemoryConnectionStore:
         record = self.records.get(channel_id)
         if record is not None:
             self.records[channel_id] = replace(record, session=session)
+
+    async def save_state(self, channel_id: str, state: Any) -> None:
+        record = self.records.get(channel_id)
+        if record is not None:
+            self.records[channel_id] = replace(record, state=state)
 
     async def delete(self, channel_id: str) -> None:
         self.records.pop(channel_id, None)

@@ -59,8 +59,10 @@ class ChannelTestEnvironment:
         *,
         services: AppServices | None = None,
         overrides: ServiceValues | None = None,
+        strict: bool = True,
     ) -> None:
-        """`services`: the app's own services; `overrides` replaces some of them by name."""
+        """`services`: the app's own services; `overrides` replaces some of them by name;
+        `strict`: a frame that does not match its declared type fails (False: as production)."""
         self.registry = registry or default_registry
         self.store = MemoryConnectionStore()
         self.transport = MemoryTransport()
@@ -74,6 +76,7 @@ class ChannelTestEnvironment:
             jwt=self.jwt,
             app_services=services,
             overrides=overrides,
+            strict=strict,
         )
         self.dispatcher = self.parts.dispatcher
         self._ids = itertools.count(1)
@@ -119,6 +122,8 @@ class ChannelCommunicator:
             return ConnectResult(False, result.status, result.message)
         assert isinstance(result, Accept)
         self.states.update(result.states)
+        for topic in result.topics:  # joined as the connection opens, as the service does
+            await self.env.transport.subscribe(topic, self.channel_id)
         self.connected = True
         await self.env.dispatcher.dispatch(
             ConnectedEvent(self.channel_id, self.user_id, dict(self.states))

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from shared.core.errors import WiringError
-from shared.core.frames import CORRELATION_KEY
 from shared.core.functions import ChannelFunction, FunctionKind
-from shared.core.services import Middleware
+from shared.core.routes import RoutePattern
+from shared.core.rules import AppRules
+from shared.core.services import FrameMiddleware, Middleware
 
 DEFAULT_MAX_FRAME_BYTES = 256 * 1024
+CORRELATION_KEY = "id"  # a routed frame's correlation id, echoed by its reply (frames.py)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Route:
     func: ChannelFunction
     auth: bool  # entry's auth, else the function's, else the channel's
     middleware: tuple[Middleware, ...]  # channel -> wiring entry -> function
+    tags: tuple[str, ...] = ()  # the channel's tags, then the function's (for app rules)
     takes_id: bool = False  # routed: its input declares `id`, so the frame's id reaches it
 
 
@@ -49,14 +53,26 @@ class ChannelDefinition:
     tags: tuple[str, ...]
     max_frame_bytes: int
     location: str = field(compare=False)
+    on_connected: Route | None = None
+    state_type: Any = None  # the model of `channel.get_state()`; None: any JSON
+    frame_middleware: tuple[FrameMiddleware, ...] = ()
+    pattern: RoutePattern = field(default_factory=lambda: RoutePattern("/"), compare=False)
 
-    def actions(self) -> list[str]:
-        return [value for routes in self.routing.values() for value in routes]
+    @functools.cached_property
+    def state_adapter(self) -> TypeAdapter[Any] | None:
+        """Validates `channel.set_state` and types `get_state` (made once per channel)."""
+        return TypeAdapter(self.state_type) if self.state_type is not None else None
+
+    @functools.cached_property
+    def raw_text(self) -> bool:
+        """on_message takes `str`: frames that are not routed reach it as the text sent."""
+        return self.on_message is not None and self.on_message.func.input_type is str
 
 
 class ChannelRegistry:
     def __init__(self) -> None:
         self.channels: dict[str, ChannelDefinition] = {}
+        self.rules = AppRules()
 
     def add(self, channel: ChannelDefinition) -> None:
         existing = self.channels.get(channel.name)
@@ -66,7 +82,7 @@ class ChannelRegistry:
                 f"and at {channel.location}"
             )
         for other in self.channels.values():
-            if other.route == channel.route:
+            if other.pattern.shape == channel.pattern.shape:
                 raise WiringError(
                     f"route '{channel.route}' of channel '{channel.name}' ({channel.location}) "
                     f"is already taken by channel '{other.name}' ({other.location})"
@@ -75,6 +91,14 @@ class ChannelRegistry:
 
     def get(self, name: str) -> ChannelDefinition | None:
         return self.channels.get(name)
+
+    def match(self, path: str) -> tuple[ChannelDefinition, dict[str, str]] | None:
+        """The channel whose route matches `path`, and the route's parameters."""
+        for channel in self.channels.values():
+            params = channel.pattern.match(path)
+            if params is not None:
+                return channel, params
+        return None
 
 
 default_registry = ChannelRegistry()
@@ -120,6 +144,7 @@ def _route(
     kinds: set[FunctionKind],
     channel_auth: bool,
     channel_mw: Sequence[Middleware],
+    channel_tags: Sequence[str],
 ) -> Route:
     """A wiring entry checked and resolved: its function, its effective auth, its middleware."""
     action = _as_action(entry, where)
@@ -132,7 +157,9 @@ def _route(
     auth = (
         action.auth if action.auth is not None else fn.auth if fn.auth is not None else channel_auth
     )
-    return Route(fn, auth, (*channel_mw, *action.middleware, *fn.middleware))
+    fn_tags = tuple(fn.docs.tags) if fn.docs is not None else ()
+    tags = tuple(dict.fromkeys((*channel_tags, *fn_tags)))
+    return Route(fn, auth, (*channel_mw, *action.middleware, *fn.middleware), tags)
 
 
 def _declares(model: Any, name: str) -> bool:
@@ -162,6 +189,7 @@ def wire_channel(
     name: str,
     route: str,
     on_connect: ChannelFunction | None = None,
+    on_connected: ChannelFunction | None = None,
     on_disconnect: ChannelFunction | None = None,
     on_message: ChannelFunction | Action | Mapping[str, Any] | None = None,
     on_message_wiring: Mapping[str, Mapping[str, Any]] | None = None,
@@ -169,10 +197,18 @@ def wire_channel(
     middleware: Sequence[Middleware] = (),
     tags: Sequence[str] = (),
     opening_data: type[BaseModel] | None = None,
+    state: Any = None,
+    frame_middleware: Sequence[FrameMiddleware] = (),
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     registry: ChannelRegistry | None = None,
 ) -> ChannelDefinition:
-    """Wire a channel and add it to the registry. Wrong wiring raises `WiringError` here."""
+    """Wire a channel and add it to the registry. Wrong wiring raises `WiringError` here.
+
+    `route` addresses the channel at negotiate (`/chat/:room`: `:room` is opening data);
+    `on_connect` decides at connect time (raise to refuse); `on_connected` runs once the
+    socket is open; `state` is the model of `channel.get_state()`; `frame_middleware` wraps
+    every frame the channel sends.
+    """
     where = _caller()
     ctx = f"channel '{name}' ({where})"
     if not name or not name.replace("-", "").replace("_", "").isalnum():
@@ -180,11 +216,15 @@ def wire_channel(
     if not route.startswith("/"):
         raise WiringError(f"{ctx}: route must start with '/', got {route!r}")
     mw = tuple(middleware)
+    ch_tags = tuple(tags)
 
     def lifecycle(entry: Any, label: str, kinds: set[FunctionKind]) -> Route | None:
-        return None if entry is None else _route(entry, f"{ctx} {label}", kinds, auth, mw)
+        if entry is None:
+            return None
+        return _route(entry, f"{ctx} {label}", kinds, auth, mw, ch_tags)
 
     connect = lifecycle(on_connect, "on_connect", {FunctionKind.CONNECT})
+    connected = lifecycle(on_connected, "on_connected", {FunctionKind.CONNECT})
     disconnect = lifecycle(on_disconnect, "on_disconnect", {FunctionKind.DISCONNECT})
     message = lifecycle(on_message, "on_message", _MESSAGE_KINDS)
     routing: dict[str, dict[str, Route]] = {}
@@ -193,21 +233,28 @@ def wire_channel(
             raise WiringError(f"{ctx}: on_message_wiring['{key}'] must map values to functions")
         routing[key] = {}
         for value, entry in entries.items():
-            where = f"{ctx} on_message_wiring['{key}']['{value}']"
-            routing[key][value] = _routed(_route(entry, where, _MESSAGE_KINDS, auth, mw), where)
+            at = f"{ctx} on_message_wiring['{key}']['{value}']"
+            routing[key][value] = _routed(_route(entry, at, _MESSAGE_KINDS, auth, mw, ch_tags), at)
     if connect is None and disconnect is None and message is None and not routing:
         raise WiringError(f"{ctx}: wire at least one of on_connect, on_message, on_message_wiring")
 
-    declared = {
-        r.func.opening_data_type
-        for r in (connect, disconnect, message, *(x for v in routing.values() for x in v.values()))
-        if r is not None and r.func.opening_data_type is not None
-    }
-    if opening_data is not None:
-        declared.add(opening_data)
-    if len(declared) > 1:
-        names = ", ".join(sorted(t.__name__ for t in declared))
-        raise WiringError(f"{ctx}: its functions declare different opening data types: {names}")
+    actions = [r for routes in routing.values() for r in routes.values()]
+    routes = [r for r in (connect, connected, disconnect, message, *actions) if r is not None]
+    opening_type = _one_type(
+        ctx, "opening data", opening_data, [r.func.opening_data_type for r in routes]
+    )
+    state_type = _one_type(ctx, "state", state, [r.func.state_type for r in routes])
+    try:
+        pattern = RoutePattern(route)
+    except WiringError as exc:
+        raise WiringError(f"{ctx}: {exc}") from None
+    if opening_type is not None:
+        unknown = [p for p in pattern.params if p not in opening_type.model_fields]
+        if unknown:
+            raise WiringError(
+                f"{ctx}: route parameter(s) {', '.join(unknown)} are not fields of "
+                f"{opening_type.__name__}"
+            )
 
     channel = ChannelDefinition(
         name=name,
@@ -217,10 +264,23 @@ def wire_channel(
         on_disconnect=disconnect,
         on_message=message,
         routing=routing,
-        opening_data_type=next(iter(declared), None),
-        tags=tuple(tags),
+        opening_data_type=opening_type,
+        tags=ch_tags,
         max_frame_bytes=max_frame_bytes,
         location=where,
+        on_connected=connected,
+        state_type=state_type,
+        frame_middleware=tuple(frame_middleware),
+        pattern=pattern,
     )
     (registry if registry is not None else default_registry).add(channel)
     return channel
+
+
+def _one_type(ctx: str, what: str, given: Any, declared: Sequence[Any]) -> Any:
+    """The one type a channel's wiring and functions declare for `what` (None: none)."""
+    found = {t for t in (given, *declared) if t is not None}
+    if len(found) > 1:
+        names = ", ".join(sorted(getattr(t, "__name__", repr(t)) for t in found))
+        raise WiringError(f"{ctx}: its functions declare different {what} types: {names}")
+    return next(iter(found), None)

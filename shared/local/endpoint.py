@@ -79,6 +79,8 @@ class ClientEndpointRoute:
             await ws.prepare(request)
             socket = Socket(channel_id, ws, user_id=user_id, states=states)
             self.transport.attach(socket)
+            for topic in result.topics:  # joined as it opens, as the service does with `groups`
+                await self.transport.subscribe(topic, channel_id)
             await self.dispatcher.dispatch(ConnectedEvent(channel_id, user_id, dict(states)))
             await self._serve(socket)
         except Exception:

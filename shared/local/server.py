@@ -81,7 +81,9 @@ def create_app(runtime: LocalRuntime) -> web.Application:
         scheme = "wss" if request.secure else "ws"
         reached = runtime.reached_at(f"{scheme}://{request.host}{CLIENT_PATH}")
         query = dict(request.query)
-        return to_response(await negotiate(reached, query, request.headers.get("Authorization")))
+        path = request.match_info.get("path", "")
+        authorization = request.headers.get("Authorization")
+        return to_response(await negotiate(reached, query, authorization, path))
 
     @functools.cache
     def docs() -> str:  # on first request: building every schema at start costs a cold start
@@ -91,6 +93,7 @@ def create_app(runtime: LocalRuntime) -> web.Application:
         return web.Response(text=docs(), content_type="application/json")
 
     app.router.add_get("/api/negotiate", negotiate_route)
+    app.router.add_get("/api/negotiate/{path:.*}", negotiate_route)  # by the channel's route
     app.router.add_get("/api/channels", docs_route)
     endpoint = ClientEndpointRoute(runtime.parts.dispatcher, runtime.transport, runtime.tokens)
     app.router.add_get(CLIENT_PATH, endpoint.handle)

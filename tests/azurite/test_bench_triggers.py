@@ -10,12 +10,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED_CALLS = {
-    # connect writes the record; nothing else
+    # connect runs on_connect and writes the record; the room subscription rides in the
+    # response's groups (no REST call)
     "connect": (1, 0),
-    # chat has on_connect, so the session is read from the table; subscribe + welcome
-    "connected": (1, 2),
-    # first message reads the record (session not yet in states) and writes the session
-    "message: authenticate (sets the session)": (2, 0),
+    # states carry the record and the welcome on_connect returned: send it, read nothing
+    "connected": (0, 1),
+    # states carry the session slot from connect on: only the new session is written
+    "message: authenticate (sets the session)": (1, 0),
     # the hot path: states carry the record, so only the history query itself
     "message: history (states carry the record)": (1, 0),
     "message: history (no states: reads the table)": (2, 0),

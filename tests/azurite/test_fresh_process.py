@@ -77,3 +77,24 @@ async def test_a_fresh_process_serves_the_next_event_with_the_same_opening_data_
     )
     assert [m["message"] for m in history["messages"]][-1] == "from elsewhere"
     assert history["messages"][-1]["userId"] == "erin"
+
+
+async def test_channel_state_set_by_one_action_is_read_by_a_fresh_process(
+    triggers: dict[str, Any], app_settings: dict[str, str]
+) -> None:
+    cid = f"conn-{uuid.uuid4().hex[:12]}"
+    accepted = await triggers["webpubsub_connect"](
+        request=payloads.connect(cid, {"channel": "board", "room": "lobby"})
+    )
+    assert accepted is not None and "code" not in accepted
+    reply = await triggers["webpubsub_message"](
+        request=payloads.message(cid, {"action": "post", "text": "hello"}, accepted["states"])
+    )
+    assert frame(reply)["posts"] == 1
+
+    # No states: the new process reads the state `post` set from Table Storage.
+    result = await in_fresh_process(
+        "webpubsub_message", payloads.message(cid, {"action": "seen"}), app_settings
+    )
+    assert frame(result) == {"action": "seen", "posts": 1}
+    assert result["states"]["channel"]["state"] == {"posts": 1}  # the copy is back

@@ -60,6 +60,49 @@ async def test_negotiate_returns_a_client_url_carrying_channel_and_opening_data(
     assert "sub" not in claims  # anonymous: no user id
 
 
+async def test_negotiate_by_route_gives_the_route_parameters_as_opening_data(
+    triggers: dict[str, Any],
+) -> None:
+    req = request("GET", "http://localhost/api/negotiate/chat/general")
+    req = func.HttpRequest(
+        method="GET",
+        url=req.url,
+        headers={},
+        params={},
+        route_params={"path": "chat/general"},
+        body=b"",
+    )
+    response = await triggers["negotiate_route"](req=req)
+    assert response.status_code == 200, response.get_body()
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(body(response)["url"]).query)
+    assert query["channel"] == ["chat"] and query["room"] == ["general"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "text"),
+    [
+        ("chat", {}, 404, "no channel has the route /chat"),
+        ("nowhere/general", {}, 404, "no channel has the route /nowhere/general"),
+        ("chat/no spaces", {}, 422, "invalid opening data: room"),
+        ("chat/general", {"channel": "echo"}, 400, "/chat/general is channel 'chat', not 'echo'"),
+    ],
+)
+async def test_negotiate_by_route_refuses_clearly(
+    triggers: dict[str, Any], path: str, params: dict[str, str], status: int, text: str
+) -> None:
+    req = func.HttpRequest(
+        method="GET",
+        url=f"http://localhost/api/negotiate/{path}",
+        headers={},
+        params=params,
+        route_params={"path": path},
+        body=b"",
+    )
+    response = await triggers["negotiate_route"](req=req)
+    assert response.status_code == status
+    assert text in body(response)["error"]
+
+
 async def test_negotiate_with_a_bearer_token_sets_the_user_id(triggers: dict[str, Any]) -> None:
     response = await triggers["negotiate"](
         req=request(
@@ -79,7 +122,7 @@ async def test_negotiate_with_a_bearer_token_sets_the_user_id(triggers: dict[str
     ("query", "headers", "status", "text"),
     [
         ("channel=nope", {}, 404, "unknown channel 'nope'"),
-        ("room=general", {}, 404, "name a channel"),
+        ("room=general", {}, 404, "name a channel: /api/negotiate/<route> or ?channel=<name>"),
         ("channel=chat", {}, 422, "invalid opening data: room: Field required"),
         (
             "channel=chat&room=general",
@@ -268,6 +311,7 @@ def test_function_app_serves_the_app_s_one_list_of_routes_and_pages() -> None:
     assert listed <= served
     assert served - listed == {
         ("negotiate", ("GET",)),
+        ("negotiate/{*path}", ("GET",)),
         ("channels", ("GET",)),
         ("asyncapi.json", ("GET",)),  # the AsyncAPI document
         ("client/{name}", ("GET",)),  # the generated TypeScript client's ES modules

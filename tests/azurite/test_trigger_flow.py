@@ -64,12 +64,14 @@ async def test_seed_client_flow(
     assert stored is not None and stored["Channel"] == "chat"
     assert json.loads(stored["OpeningData"]) == {"room": "general"}
     states = accepted["states"]
+    # on_connect ran at connect: its room subscription rides in the response, no REST call
+    assert accepted["groups"] == ["room:general"]
+    assert recorder.kinds() == []
 
-    # connected: the welcome is sent and the connection joins the room's group
+    # connected: the welcome on_connect returned is sent now that the socket exists
     assert await triggers["webpubsub_connected"](request=payloads.connected(cid, states)) is None
-    assert recorder.kinds() == ["add_to_group", "send_to_connection"]
-    assert recorder.calls[0].path == f"/groups/room:general/connections/{cid}"
-    assert recorder.calls[1].body == {"welcome": "Welcome to general!"}
+    assert recorder.kinds() == ["send_to_connection"]
+    assert recorder.calls[0].body == {"welcome": "Welcome to general!"}
     recorder.calls.clear()
 
     # sendMessage before authenticating: an error frame, the connection stays open

@@ -18,6 +18,7 @@ from channels_client import (
     GuestLogin,
     HistoryRequest,
     Job,
+    JobComplete,
     JobProcessing,
     Room,
     RoomMessage,
@@ -115,6 +116,7 @@ async def test_pushed_frames_of_an_action_reach_their_handler_as_models(
     client.on("processing", steps.append)
     done = await client.process_job(Job(job_id="job-1"))
     assert [s.step for s in steps] == ["Loading data", "Processing"]
+    assert isinstance(done, JobComplete)  # the output is the union of what it sends
     assert done.result == {"jobId": "job-1", "items": 5}
     await client.close()
 

@@ -116,11 +116,10 @@ async def ws(server: Served, http: aiohttp.ClientSession) -> AsyncIterator[Clien
 
 async def test_a_binary_frame_gets_415_and_the_connection_stays(ws: ClientConnection) -> None:
     await ws.send(b'{"action": "history"}')
-    assert await recv_json(ws) == {
-        "error": "binary frames are not supported: send JSON as text",
-        "errorName": "UnsupportedMediaTypeError",
-        "status": 415,
-    }
+    refused = await recv_json(ws)
+    assert (refused["errorName"], refused["status"]) == ("UnsupportedMediaTypeError", 415)
+    assert refused["error"].startswith("binary frames are not supported")
+    assert "base64" in refused["error"]  # what to do instead
     await ws.send(json.dumps({"action": "history"}))
     assert (await recv_json(ws))["errorName"] == "UnauthorizedError"  # still served
 
@@ -328,3 +327,13 @@ async def test_no_token_reaches_the_logs(
     assert "GET /client 101" in logged  # the access log ran
     for secret in (ada.token, access_token, access_token.split(".")[2]):
         assert secret not in logged
+
+
+async def test_negotiate_by_the_channel_s_route_takes_opening_data_from_the_path(
+    server: Served, http: aiohttp.ClientSession
+) -> None:
+    async with http.get(f"{server.url}/api/negotiate/chat/by-route") as response:
+        assert response.status == 200
+        info = await response.json()
+    async with connect(info["url"], open_timeout=TIMEOUT) as ws:
+        assert await recv_json(ws) == {"welcome": "Welcome to by-route!"}

@@ -71,7 +71,8 @@ def test_pushed_frames_are_receive_operations() -> None:
     assert pushes == {
         "welcome": {"$ref": "#/components/schemas/Welcome"},  # on_connect's result
         "message": {"$ref": "#/components/schemas/RoomMessage"},  # Docs.pushes, by topic
-        "processing": {"$ref": "#/components/schemas/JobProcessing"},  # by channel.send
+        "processing": {"$ref": "#/components/schemas/JobProcessing"},  # a union output's
+        "complete": {"$ref": "#/components/schemas/JobComplete"},  # members: channel.send
     }
 
 

@@ -86,7 +86,6 @@ async def test_a_reply_echoes_the_id_of_the_frame_it_answers(
     [
         ({"action": "refuse", "id": "r", "text": "x"}, 403),
         ({"action": "shout", "id": "r"}, 422),  # validation failed
-        ({"action": "nope", "id": "r"}, 404),  # unknown action
     ],
 )
 async def test_an_error_frame_echoes_the_id(
@@ -94,6 +93,28 @@ async def test_an_error_frame_echoes_the_id(
 ) -> None:
     reply = await ask(env, frame)
     assert (reply["action"], reply["id"], reply["status"]) == (frame["action"], "r", status)
+
+
+async def test_an_unknown_action_s_error_echoes_the_id() -> None:
+    registry = ChannelRegistry()
+    wire_channel(
+        name="r",
+        route="/r",
+        auth=False,
+        on_message_wiring={"action": {"shout": shout}},
+        registry=registry,
+    )
+    client = ChannelTestEnvironment(registry).communicator("r")
+    await client.connect()
+    await client.send_json({"action": "nope", "id": "r"})
+    reply = await client.receive_json()
+    assert (reply["action"], reply["id"], reply["status"]) == ("nope", "r", 404)
+
+
+async def test_an_unknown_action_taken_by_on_message_keeps_its_id_as_data(
+    env: ChannelTestEnvironment,
+) -> None:
+    assert await ask(env, {"action": "nope", "id": "r"}) == {"action": "nope", "id": "r"}
 
 
 async def test_an_id_of_another_json_type_is_not_echoed(env: ChannelTestEnvironment) -> None:

@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from shared.core.errors import ForbiddenError
-from shared.core.functions import channel_connection_func, channel_func, func
+from shared.core.functions import channel_func, func
 from shared.core.services import ChannelServices, Interaction, Next, Services
 from shared.core.session import Session
 from shared.core.testing import ChannelTestEnvironment
@@ -71,7 +71,7 @@ async def echo_any(services: ChannelServices[Any], data: Any) -> Any:
 
 
 @channel_func
-async def progress(services: ChannelServices[Any], data: Nothing) -> dict[str, str]:
+async def progress(services: ChannelServices[Any], data: Nothing) -> dict[str, Any]:
     await services.channel.send({"step": 1})
     await services.channel.send({"step": 2})
     return {"done": "yes"}
@@ -288,44 +288,6 @@ async def test_middleware_can_establish_the_session_before_the_auth_check() -> N
     env = ChannelTestEnvironment(registry)
     assert (await ask(env, "k", {"action": "s"}))["status"] == 401
     assert await ask(env, "k", {"action": "s", "key": "k1"}) == {"action": "s", "result": "service"}
-
-
-async def test_an_on_connect_failure_reaches_the_client_as_an_error_frame() -> None:
-    @channel_connection_func
-    async def refuse(services: ChannelServices[Any]) -> None:
-        raise ForbiddenError("room is full")
-
-    registry = ChannelRegistry()
-    wire_channel(name="full", route="/full", on_connect=refuse, registry=registry)
-    client = ChannelTestEnvironment(registry).communicator("full")
-    assert (await client.connect()).accepted
-    assert await client.receive_json() == {
-        "error": "room is full",
-        "errorName": "ForbiddenError",
-        "status": 403,
-    }
-
-
-async def test_session_set_in_on_connect_reaches_the_next_message_through_the_table() -> None:
-    @channel_connection_func
-    async def greet(services: ChannelServices[Any]) -> None:
-        await services.user_session.set(Session(user_id="from-connect"))
-
-    registry = ChannelRegistry()
-    wire_channel(
-        name="g",
-        route="/g",
-        on_connect=greet,
-        on_message_wiring={"action": {"who": whoami}},
-        registry=registry,
-    )
-    env = ChannelTestEnvironment(registry)
-    client = env.communicator("g")
-    await client.connect()
-    assert "session" not in client.states["channel"]  # on_connect may change it: not copied
-    await client.send_json({"action": "who"})
-    assert await client.receive_json() == {"action": "who", "user": "from-connect"}
-    assert client.states["channel"]["session"] == {"userId": "from-connect", "role": None}
 
 
 async def test_a_runtime_keeps_the_parts_it_was_given() -> None:

@@ -7,6 +7,8 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -55,3 +57,24 @@ async def test_the_readme_harness_test_runs_as_printed_on_its_own() -> None:
 async def test_the_readme_app_services_example_runs_as_printed() -> None:
     block = _blocks()["test_what_time"]
     await _run(block, "import asyncio", "asyncio.run(test_what_time())")
+
+
+# The channel guide: one example per feature, each with its test.
+GUIDE = {
+    "test_refuse_or_welcome": "raise ForbiddenError",  # on_connect decides at connect time
+    "test_state_survives_between_events": "set_state",  # channel state
+    "test_unknown_actions_and_text_reach_on_message": "send_text",  # routing
+    "test_frames_are_dropped_or_changed": "frame_middleware",  # frame middleware, app rules
+    "test_only_the_owner_may_edit": "permissions=",  # permissions
+    "test_a_publish_of_the_wrong_type_fails_under_the_harness": "Topic(",  # typed frames
+    "test_bytes_travel_as_base64_in_json": "Base64Bytes",  # the alternative to binary
+}
+
+
+@pytest.mark.parametrize("name", GUIDE)
+async def test_each_channel_guide_example_shows_its_feature_and_runs_on_its_own(
+    name: str,
+) -> None:
+    block = _blocks()[name]
+    assert GUIDE[name] in block
+    await _run(block, "import asyncio", f"asyncio.run({name}())")

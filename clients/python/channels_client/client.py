@@ -6,10 +6,11 @@ from collections.abc import Callable
 from typing import Any, Literal, overload
 
 import aiohttp
-from pydantic import BaseModel, TypeAdapter  # noqa: F401
+from pydantic import BaseModel, TypeAdapter
 
 from .models import (
     Authenticated,
+    Board,
     Broadcast,
     ChatMessage,
     GuestLogin,
@@ -20,17 +21,23 @@ from .models import (
     JobComplete,
     JobProcessing,
     MessageSent,
+    Nothing,
+    Post,
+    Posted,
     Room,
     RoomMessage,
+    Seen,
     Token,
     Welcome,
 )
 from .runtime import ChannelSpec, Connection, ConnectOptions, PushMatcher, request_json
 
 __all__ = [
+    "BOARD_SPEC",
     "CHAT_SPEC",
     "ECHO_SPEC",
     "ROOMS_SPEC",
+    "BoardClient",
     "ChatClient",
     "EchoClient",
     "RoomsClient",
@@ -40,11 +47,82 @@ __all__ = [
 ]
 
 
+BOARD_SPEC = ChannelSpec(
+    "board",
+    "/api/negotiate",
+    ["action"],
+    [PushMatcher("welcome", {}, ["welcome"])],
+    "welcome",
+)
+
+
+class BoardClient:
+    """The board channel: one method per action, `on` for pushed frames."""
+
+    _pushes: dict[str, type[BaseModel]] = {"welcome": Welcome}
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    async def authenticate(self, data: Token) -> Authenticated:
+        """Sign in with a token."""
+        reply = await self.connection.call(
+            "action", "authenticate", data.model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+        return Authenticated.model_validate(reply)
+
+    async def clear(self, data: Nothing) -> None:
+        """Clear the board (moderators)."""
+        await self.connection.call(
+            "action", "clear", data.model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+
+    async def post(self, data: Post) -> Posted:
+        """Post a notice to the board."""
+        reply = await self.connection.call(
+            "action", "post", data.model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+        return Posted.model_validate(reply)
+
+    async def seen(self, data: Nothing) -> Seen:
+        """How many notices I posted."""
+        reply = await self.connection.call(
+            "action", "seen", data.model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+        return Seen.model_validate(reply)
+
+    async def send(self, data: str) -> None:
+        """Anything else, as text. Its reply comes as a `frame` event."""
+        await self.connection.send(data)
+
+    @property
+    def welcome(self) -> Welcome:
+        """The frame the channel sent when this connection opened."""
+        return Welcome.model_validate(self.connection.connect_frame)
+
+    @overload
+    def on(
+        self, event: Literal["welcome"], handler: Callable[[Welcome], Any]
+    ) -> Callable[[], None]: ...
+    @overload
+    def on(self, event: str, handler: Callable[[Any], Any]) -> Callable[[], None]: ...
+    def on(self, event: str, handler: Callable[[Any], Any]) -> Callable[[], None]:
+        """Call `handler` with each pushed frame of this kind (a model); returns the unsubscribe."""
+        model = self._pushes.get(event)
+        if model is None:
+            return self.connection.on(event, handler)
+        return self.connection.on(event, lambda frame: handler(model.model_validate(frame)))
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
 CHAT_SPEC = ChannelSpec(
     "chat",
     "/api/negotiate",
     ["action"],
     [
+        PushMatcher("complete", {"type": "complete"}, ["result"]),
         PushMatcher("message", {"type": "message"}, ["message", "timestamp", "userId"]),
         PushMatcher("processing", {"type": "processing"}, ["step"]),
         PushMatcher("welcome", {}, ["welcome"]),
@@ -57,6 +135,7 @@ class ChatClient:
     """The chat channel: one method per action, `on` for pushed frames."""
 
     _pushes: dict[str, type[BaseModel]] = {
+        "complete": JobComplete,
         "message": RoomMessage,
         "processing": JobProcessing,
         "welcome": Welcome,
@@ -87,12 +166,12 @@ class ChatClient:
         )
         return History.model_validate(reply)
 
-    async def process_job(self, data: Job) -> JobComplete:
+    async def process_job(self, data: Job) -> JobProcessing | JobComplete:
         """Run a job, reporting progress. Needs a session."""
         reply = await self.connection.call(
             "action", "processJob", data.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
-        return JobComplete.model_validate(reply)
+        return TypeAdapter(JobProcessing | JobComplete).validate_python(reply)
 
     async def send_message(self, data: ChatMessage) -> MessageSent:
         """Send a message to the room. Needs a session."""
@@ -106,6 +185,10 @@ class ChatClient:
         """The frame the channel sent when this connection opened."""
         return Welcome.model_validate(self.connection.connect_frame)
 
+    @overload
+    def on(
+        self, event: Literal["complete"], handler: Callable[[JobComplete], Any]
+    ) -> Callable[[], None]: ...
     @overload
     def on(
         self, event: Literal["message"], handler: Callable[[RoomMessage], Any]
@@ -209,6 +292,17 @@ class RoomsClient:
 @overload
 async def connect(
     base_url: str,
+    channel: Literal["board"],
+    opening_data: Board,
+    options: ConnectOptions | None = None,
+    *,
+    http: aiohttp.ClientSession,
+) -> BoardClient: ...
+
+
+@overload
+async def connect(
+    base_url: str,
     channel: Literal["chat"],
     opening_data: Room,
     options: ConnectOptions | None = None,
@@ -250,6 +344,7 @@ async def connect(
     """Negotiate (`GET /api/negotiate?channel=..&<opening data>`), open the socket, wait for
     the channel's welcome. `options.token` authenticates this and every reconnection."""
     spec, make = {
+        "board": (BOARD_SPEC, BoardClient),
         "chat": (CHAT_SPEC, ChatClient),
         "echo": (ECHO_SPEC, EchoClient),
         "rooms": (ROOMS_SPEC, RoomsClient),

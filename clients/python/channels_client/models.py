@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "Authenticated",
+    "Board",
     "Broadcast",
     "ChatMessage",
     "Echo",
@@ -20,8 +21,12 @@ __all__ = [
     "JobComplete",
     "JobProcessing",
     "MessageSent",
+    "Nothing",
+    "Post",
+    "Posted",
     "Room",
     "RoomMessage",
+    "Seen",
     "Sent",
     "Token",
     "Welcome",
@@ -32,6 +37,14 @@ class Authenticated(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     authenticated: bool
+
+
+class Board(BaseModel):
+    """Opening data: the `:room` of `/board/:room`."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    room: str = Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")
 
 
 class Broadcast(BaseModel):
@@ -123,6 +136,24 @@ class MessageSent(BaseModel):
     timestamp: int
 
 
+class Nothing(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Post(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    draft: bool = Field(default=False)
+    text: str = Field(min_length=1, max_length=500)
+
+
+class Posted(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    posts: int
+    text: str
+
+
 class Room(BaseModel):
     """Opening data: `?room=general` on the connection URL."""
 
@@ -140,6 +171,14 @@ class RoomMessage(BaseModel):
     timestamp: int
     type: Literal["message"] = Field(default="message")
     user_id: str = Field(alias="userId")
+
+
+class Seen(BaseModel):
+    """The channel state of one connection: how many notices it posted."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    posts: int = Field(default=0, ge=0)
 
 
 class Sent(BaseModel):
