@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run local test lint typecheck unit bench clean clients
+.PHONY: setup run local test lint typecheck unit bench fuzz clean clients
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ clients: setup
 
 bench: setup
 	$(PY) -m bench
+
+# The full fuzz of frames, HTTP bodies and trigger payloads (10,000 cases each; `make test`
+# runs 200 of each).
+fuzz: setup
+	FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -p no:cacheprovider --timeout=0 tests/azurite/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -7,7 +7,6 @@ result = await runtime.handle_trigger(request)   # every Web PubSub trigger call
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,16 +14,18 @@ from shared.azure.database import TableDatabase
 from shared.azure.settings import Settings
 from shared.azure.stores import TableConnectionStore
 from shared.azure.tables import TableStorage
+from shared.azure.telemetry import configure as configure_telemetry
 from shared.azure.trigger import TriggerPayloadError, parse, render
 from shared.azure.webpubsub import WebPubSubTransport
 from shared.core.errors import SettingsError
 from shared.core.jwt_service import JwtService
+from shared.core.logs import channel_logger
 from shared.core.runtime import Parts, assemble
 from shared.core.services import AppServices
 from shared.core.sweep import SweepResult, sweep
 from shared.core.wiring import ChannelRegistry, default_registry
 
-log = logging.getLogger("channels")
+log = channel_logger("channels")
 
 
 def build_parts(
@@ -60,6 +61,7 @@ class ChannelRuntime:
         *,
         services: AppServices | None = None,
     ) -> None:
+        configure_telemetry()  # once per process, before the first event; off unless asked
         self.registry = registry or default_registry
         self.app_services = services
         self._settings = settings
@@ -99,7 +101,10 @@ class ChannelRuntime:
             event = parse(request)
         except TriggerPayloadError as exc:
             log.error("bad trigger payload: %s", exc)
-            return {"code": "serverError", "errorMessage": str(exc)}
+            return {"code": "userError", "errorMessage": str(exc)}
+        except Exception:  # a Mapping whose dict() fails, say: still an answer, never a raise
+            log.exception("bad trigger payload")
+            return {"code": "userError", "errorMessage": "trigger payload is not readable"}
         try:
             dispatcher = self.parts.dispatcher
         except SettingsError as exc:
@@ -108,7 +113,11 @@ class ChannelRuntime:
         except Exception:
             log.exception("the channel runtime could not start")
             return {"code": "serverError", "errorMessage": "the channel runtime could not start"}
-        return render(await dispatcher.dispatch(event))
+        try:
+            return render(await dispatcher.dispatch(event))
+        except Exception:  # dispatch answers every event; this guards the guard
+            log.exception("the trigger could not be answered")
+            return {"code": "serverError", "errorMessage": "internal error"}
 
     async def sweep(self) -> SweepResult | None:
         """Remove records that outlived their connection; never raises (a timer would retry)."""

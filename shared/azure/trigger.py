@@ -12,6 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from shared.core.decoding import decode_json
+from shared.core.errors import BadRequestError
 from shared.core.events import (
     Accept,
     ConnectedEvent,
@@ -41,10 +43,15 @@ class TriggerPayloadError(ValueError):
 
 
 def parse(request: str | bytes | Mapping[str, Any]) -> Event:
+    """The event a trigger payload carries; `TriggerPayloadError` saying what is wrong."""
     try:
-        payload = json.loads(request) if isinstance(request, str | bytes) else dict(request)
-    except json.JSONDecodeError as exc:
-        raise TriggerPayloadError(f"trigger payload is not JSON: {exc.msg}") from exc
+        payload = (
+            decode_json(request, "trigger payload")
+            if isinstance(request, str | bytes)
+            else dict(request)
+        )
+    except BadRequestError as exc:
+        raise TriggerPayloadError(exc.message) from exc
     context = payload.get("connectionContext") if isinstance(payload, dict) else None
     if not isinstance(context, dict):
         raise TriggerPayloadError("trigger payload has no connectionContext")
@@ -53,29 +60,45 @@ def parse(request: str | bytes | Mapping[str, Any]) -> Event:
         raise TriggerPayloadError("trigger payload has no connectionId")
     kind = str(context.get("eventType", "")).lower()
     name = str(context.get("eventName", "")).lower()
-    user_id = context.get("userId") or None
+    user_id = _optional_str(context, "userId") or None
     states = context.get("states") or {}
     if not isinstance(states, dict):
         raise TriggerPayloadError("connectionContext.states is not an object")
 
     if kind in ("user", "1"):
-        data = payload.get("data")
+        data = _optional_str(payload, "data")
         data_type = _DATA_TYPES.get(str(payload.get("dataType", "text")).lower())
         if data_type is None:
             raise TriggerPayloadError(f"unknown dataType {payload.get('dataType')!r}")
-        return MessageEvent(
-            channel_id, data if data is not None else "", data_type, user_id, states
-        )
+        return MessageEvent(channel_id, data or "", data_type, user_id, states)
     if kind not in ("system", "0"):
         raise TriggerPayloadError(f"unknown eventType {context.get('eventType')!r}")
     if name == "connect":
-        query = payload.get("query") or {}
-        return ConnectEvent(channel_id, {k: list(v) for k, v in query.items()}, user_id, states)
+        return ConnectEvent(channel_id, _query(payload.get("query")), user_id, states)
     if name == "connected":
         return ConnectedEvent(channel_id, user_id, states)
     if name == "disconnected":
-        return DisconnectedEvent(channel_id, payload.get("reason"), user_id, states)
+        return DisconnectedEvent(channel_id, _optional_str(payload, "reason"), user_id, states)
     raise TriggerPayloadError(f"unknown system event {context.get('eventName')!r}")
+
+
+def _optional_str(fields: dict[str, Any], key: str) -> str | None:
+    value = fields.get(key)
+    if value is not None and not isinstance(value, str):
+        raise TriggerPayloadError(f"{key} is not a string")
+    return value
+
+
+def _query(query: Any) -> dict[str, list[str]]:
+    """The connect query as the extension gives it: `{name: [values]}`, all strings."""
+    if query is None:
+        return {}
+    if not isinstance(query, dict):
+        raise TriggerPayloadError("query is not an object")
+    for key, values in query.items():
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise TriggerPayloadError(f"query value of {key!r} is not a list of strings")
+    return {k: list(v) for k, v in query.items()}
 
 
 def reject_code(status: int) -> str:

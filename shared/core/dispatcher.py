@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from shared.core import telemetry
 from shared.core.channel import Channel, ChannelStatus
 from shared.core.connection import Context, dump_session, load_context, states_copy
 from shared.core.errors import ChannelError, InternalServerError, NotFoundError
@@ -34,17 +35,19 @@ from shared.core.frames import (
     routing_key,
     select,
 )
+from shared.core.logs import channel_logger
 from shared.core.middleware import invoke
 from shared.core.outbound import Outbound
 from shared.core.rules import Resolved
 from shared.core.services import Interaction, ServiceBuilder, Services
-from shared.core.session import Session, UserSession
+from shared.core.session import SESSION_KEY, Session, UserSession, check_user_id
 from shared.core.stores import ConnectionRecord, ConnectionStore
 from shared.core.transport import Transport
 from shared.core.validation import dump_opening_data, opening_data_from_query, validate_opening_data
 from shared.core.wiring import ChannelRegistry, Route
 
-log = logging.getLogger("channels")
+log = channel_logger("channels")
+_LIFECYCLE = frozenset({"connect", "connected", "disconnect"})
 
 
 @dataclass
@@ -102,6 +105,11 @@ class Dispatcher:
         self.strict = strict
 
     async def dispatch(self, event: Event) -> Result:
+        if telemetry.state.instruments is not None:
+            return await telemetry.observe_event(event, self._dispatch)
+        return await self._dispatch(event)
+
+    async def _dispatch(self, event: Event) -> Result:
         try:
             if isinstance(event, MessageEvent):
                 return await self.message(event)
@@ -140,7 +148,10 @@ class Dispatcher:
             )
         except ChannelError as exc:
             return Reject(exc.status, exc.message)
-        session = Session(user_id=event.user_id) if event.user_id else None
+        try:
+            session = self._opening_session(event)
+        except ChannelError as exc:
+            return Reject(exc.status, exc.message)
         ctx = Context(channel, dump_opening_data(opening), opening, session)
         topics: tuple[str, ...] = ()
         if channel.on_connect is not None:
@@ -176,6 +187,15 @@ class Dispatcher:
             )
         )
         return Accept(event.user_id, states_copy(ctx), topics)
+
+    def _opening_session(self, event: ConnectEvent) -> Session | None:
+        """The session negotiate signed into the URL, else one of the service's user id."""
+        if not event.user_id:
+            return None
+        carried = event.query.get(SESSION_KEY)
+        if carried:
+            return self.services.jwt.connect_session(carried[0], check_user_id(event.user_id))
+        return Session(user_id=check_user_id(event.user_id))
 
     # -- connected: deliver on_connect's frames, run on_connected ---------------------------
 
@@ -302,6 +322,8 @@ class Dispatcher:
             save_state=sink.save_state if sink is not None else None,
         )
         extra = {"channel": ctx.channel.name, "channel_id": channel_id, "action": action}
+        if telemetry.state.instruments is not None and action not in _LIFECYCLE:
+            telemetry.annotate(ctx.channel.name, action)  # the event itself names lifecycle ones
         services = self.services.build(
             route.func.services_type,
             logger=logging.LoggerAdapter(self.logger, extra),

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from shared.core.decoding import decode_json
 from shared.core.errors import (
     BadRequestError,
     ChannelError,
@@ -88,13 +89,11 @@ def decode(channel: ChannelDefinition, event: MessageEvent) -> Any:
     ):
         raise PayloadTooLargeError(f"frame is larger than {channel.max_frame_bytes} bytes")
     try:
-        parsed = json.loads(data)
-    except json.JSONDecodeError as exc:
+        parsed = decode_json(data, "frame")
+    except BadRequestError:
         if channel.raw_text:
             return RawText(data)
-        raise BadRequestError(
-            f"frame is not valid JSON: {exc.msg} (at character {exc.pos})"
-        ) from exc
+        raise
     if channel.raw_text and not _routed(channel, parsed):
         return RawText(data)  # not routed: on_message gets the text exactly as sent
     return parsed

@@ -6,7 +6,6 @@ into its web framework's response.
 
 from __future__ import annotations
 
-import json
 import logging
 import urllib.parse
 from collections.abc import Mapping
@@ -15,6 +14,8 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from shared.core import telemetry
+from shared.core.decoding import decode_json
 from shared.core.errors import (
     BadRequestError,
     ChannelError,
@@ -26,15 +27,17 @@ from shared.core.errors import (
 from shared.core.event_hub import EventHub
 from shared.core.functions import ChannelFunction, FunctionKind
 from shared.core.jwt_service import JwtService
+from shared.core.logs import channel_logger
 from shared.core.middleware import invoke
 from shared.core.outbound import Outbound
 from shared.core.runtime import Runtime
 from shared.core.services import Interaction
-from shared.core.session import Session, UserSession
+from shared.core.session import SESSION_KEY, Session, UserSession
 from shared.core.validation import opening_data_from_query, validate_opening_data
 from shared.core.wiring import ChannelDefinition
 
-log = logging.getLogger("channels.http")
+log = channel_logger("channels.http")
+NEGOTIATE_ROUTE = "/api/negotiate"  # its name in telemetry
 
 
 def require_plain(fn: ChannelFunction, where: str) -> None:
@@ -79,14 +82,20 @@ def error_result(exc: ChannelError) -> HttpResult:
     return HttpResult(exc.status, exc.to_body())
 
 
-def bearer_session(jwt: JwtService, authorization: str | None) -> Session | None:
-    """The session a `Bearer <JWT>` header carries; None without one; 401 when it is bad."""
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of a `Bearer <JWT>` header; None without one; 401 when it is malformed."""
     if not authorization:
         return None
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthorizedError("Authorization must be 'Bearer <token>'")
-    return jwt.session(token.strip())
+    return token.strip()
+
+
+def bearer_session(jwt: JwtService, authorization: str | None) -> Session | None:
+    """The session a `Bearer <JWT>` header carries; None without one; 401 when it is bad."""
+    token = bearer_token(authorization)
+    return jwt.session(token) if token else None
 
 
 async def call_function(
@@ -103,14 +112,31 @@ async def call_function(
     Auth: the given `auth`, else the function's own, else required (a Bearer JWT). App-wide
     rules (by the function's tags) apply as in a channel; a failed permission is a 403.
     """
+    if telemetry.state.instruments is not None:
+        return await telemetry.observe_http(
+            route, lambda: _call_function(runtime, fn, route, body, authorization, auth)
+        )
+    return await _call_function(runtime, fn, route, body, authorization, auth)
+
+
+async def _call_function(
+    runtime: Runtime,
+    fn: ChannelFunction,
+    route: str,
+    body: bytes,
+    authorization: str | None,
+    auth: bool | None,
+) -> HttpResult:
     needs_auth = auth if auth is not None else fn.auth if fn.auth is not None else True
     try:
         parts = runtime.parts
         session = bearer_session(parts.jwt, authorization)
-        try:
-            data = json.loads(body) if body else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BadRequestError("request body is not valid JSON") from exc
+        unauthorized = f"{route} needs 'Authorization: Bearer <token>'" if needs_auth else None
+        if unauthorized is not None and session is None and not fn.middleware:
+            # Refused before the body is read: an anonymous caller costs no parsing. (A
+            # middleware may establish the session from the body, so it gets the body.)
+            raise UnauthorizedError(unauthorized)
+        data = decode_json(body, "request body") if body else {}
         rules = runtime.registry.rules.resolve(fn.docs.tags if fn.docs else ())
         outbound = Outbound(
             parts.transport, middleware=rules.frame_middleware, strict=parts.dispatcher.strict
@@ -128,7 +154,7 @@ async def call_function(
             data,
             middleware=(*rules.middleware, *fn.middleware),
             interaction=Interaction(None, route, data, session),
-            unauthorized=f"{route} needs 'Authorization: Bearer <token>'" if needs_auth else None,
+            unauthorized=unauthorized,
             permissions=rules.permissions,
         )
     except ChannelError as exc:
@@ -153,6 +179,16 @@ async def negotiate(
     client learns about a bad room before it connects. A valid `Bearer` token makes its userId
     the connection's user id.
     """
+    if telemetry.state.instruments is not None:
+        return await telemetry.observe_http(
+            NEGOTIATE_ROUTE, lambda: _negotiate(runtime, query, authorization, path)
+        )
+    return await _negotiate(runtime, query, authorization, path)
+
+
+async def _negotiate(
+    runtime: Runtime, query: Mapping[str, str], authorization: str | None, path: str
+) -> HttpResult:
     try:
         channel, opening = _channel_of(runtime, query, path)
         validate_opening_data(
@@ -160,7 +196,10 @@ async def negotiate(
             opening_data_from_query({k: [v] for k, v in opening.items()}),
         )
         parts = runtime.parts
-        session = bearer_session(parts.jwt, authorization)
+        token = bearer_token(authorization)
+        # The connect event learns only the user id from the service: the rest of the session
+        # (the role) rides in the URL, signed, so it is the same session `authenticate` gives.
+        session, carried = parts.jwt.connect_token(token) if token else (None, None)
         if parts.negotiator is None:
             raise InternalServerError("this runtime has no negotiate step")
         access = await parts.negotiator.client_access(user_id=session.user_id if session else None)
@@ -169,8 +208,9 @@ async def negotiate(
     except Exception:
         log.exception("negotiate failed")
         return error_result(InternalServerError("internal error"))
-    carried = {"channel": channel.name, **opening}
-    extra = urllib.parse.urlencode({k: v for k, v in carried.items() if k != "access_token"})
+    passed = {"channel": channel.name, **opening}
+    passed = {k: v for k, v in passed.items() if k not in ("access_token", SESSION_KEY)}
+    extra = urllib.parse.urlencode({**passed, SESSION_KEY: carried} if carried else passed)
     return HttpResult(
         200,
         {

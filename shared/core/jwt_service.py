@@ -13,13 +13,14 @@ from typing import Any
 import jwt
 
 from shared.core.errors import SettingsError, UnauthorizedError
-from shared.core.session import Session
+from shared.core.session import Session, check_user_id
 
 JWT_SECRET = "JWT_SECRET"  # the setting that holds the secret
 # During a rotation, the secret JWT_SECRET had before: it still verifies, it never signs.
 JWT_SECRET_PREVIOUS = "JWT_SECRET_PREVIOUS"
 ALGORITHM = "HS256"
 MIN_SECRET_LENGTH = 32  # as infra/main.bicep requires of jwtSecret
+CONNECT_USE = "connect"  # the `use` claim of a token that carries a session to connect
 
 
 class JwtService:
@@ -80,12 +81,40 @@ class JwtService:
 
     def session(self, token: str) -> Session:
         """Verify `token` and return the session it carries (`userId` or `sub`, and `role`)."""
+        return self._session(self.verify(token), use=None)
+
+    def connect_token(self, token: str) -> tuple[Session, str]:
+        """Verify a Bearer `token`: its session, and a token carrying that session to the
+        connect event (in the connection URL), which expires with `token` and serves nothing
+        else (`session` refuses it)."""
         claims = self.verify(token)
+        session = self._session(claims, use=None)
+        carried = {
+            **session.model_dump(mode="json", by_alias=True),
+            "use": CONNECT_USE,
+            "iat": int(time.time()),
+            "exp": claims["exp"],
+        }
+        return session, jwt.encode(carried, self.secret, ALGORITHM)
+
+    def connect_session(self, token: str, user_id: str) -> Session:
+        """The session a `connect_token` carries, for the connection of `user_id` only."""
+        session = self._session(self.verify(token), use=CONNECT_USE)
+        if session.user_id != user_id:
+            raise UnauthorizedError("the connection URL's session is another user's")
+        return session
+
+    @staticmethod
+    def _session(claims: dict[str, Any], *, use: str | None) -> Session:
+        if claims.get("use") != use:
+            raise UnauthorizedError(
+                "token is for connecting only" if use is None else "token is not for connecting"
+            )
         user_id = claims.get("userId") or claims.get("sub")
         if not isinstance(user_id, str) or not user_id:
             raise UnauthorizedError("token has no userId")
         role = claims.get("role")
-        return Session(user_id=user_id, role=role if isinstance(role, str) else None)
+        return Session(user_id=check_user_id(user_id), role=role if isinstance(role, str) else None)
 
 
 def _checked(setting: str, secret: str | None) -> str:

@@ -4,8 +4,32 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
+
+from shared.core.errors import BadRequestError
+from shared.core.logs import CONTROL_CHARACTERS
+
+SESSION_KEY = "channels_session"  # the connection URL's query key carrying negotiate's session
+
+
+def user_id_problem(user_id: str) -> str | None:
+    """Why `user_id` cannot identify a connection, or None when it can."""
+    if not user_id:
+        return "userId is empty"
+    # A user id travels in HTTP headers (ce-userId) and log lines, where these end a line.
+    found = CONTROL_CHARACTERS.search(user_id)
+    if found:
+        return f"userId has a control character ({found.group()!r}) at {found.start()}"
+    return None
+
+
+def check_user_id(user_id: str) -> str:
+    """`user_id` itself; `BadRequestError` saying why when no connection can carry it."""
+    problem = user_id_problem(user_id)
+    if problem:
+        raise BadRequestError(problem)
+    return user_id
 
 
 class Session(BaseModel):
@@ -15,6 +39,14 @@ class Session(BaseModel):
 
     user_id: str
     role: str | None = None
+
+    @field_validator("user_id")
+    @classmethod
+    def _carriable(cls, user_id: str) -> str:
+        problem = user_id_problem(user_id)
+        if problem:
+            raise ValueError(problem)
+        return user_id
 
 
 class SessionSink(Protocol):

@@ -8,9 +8,10 @@ import pydantic
 from pydantic import BaseModel
 
 from shared.core.errors import ValidationError
+from shared.core.session import SESSION_KEY
 
 # Query keys that belong to the service or the negotiate step, never to opening data.
-_RESERVED_KEYS = {"channel", "access_token"}
+_RESERVED_KEYS = {"channel", "access_token", SESSION_KEY}
 _RESERVED_PREFIXES = ("awps_", "webpubsub_")
 
 

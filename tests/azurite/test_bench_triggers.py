@@ -42,7 +42,8 @@ async def test_trigger_benchmark_prints_figures_and_the_calls_per_event() -> Non
     assert child.returncode == 0, err.decode()
     text = out.decode()
     assert re.search(r"runtime : +[\d,]+ events/s", text)
-    assert re.search(r"ratio   : +[\d.]+ x", text)
+    assert re.search(r"ratio   : +[\d.]+ x the floor's cost \(telemetry off\)", text)
+    assert re.search(r"ratio on: +[\d.]+ x the floor's cost \(telemetry on\)", text)
     calls = {
         m["kind"].strip(): (int(m["table"]), int(m["rest"]))
         for m in re.finditer(

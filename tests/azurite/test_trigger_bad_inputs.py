@@ -154,11 +154,13 @@ async def test_bad_tokens_are_unauthorized_and_set_no_session(
 
 async def test_a_malformed_trigger_payload_is_answered_not_raised(triggers: dict[str, Any]) -> None:
     result = await triggers["webpubsub_message"](request="{oops")
-    assert result is not None and result["code"] == "serverError"
-    assert result["errorMessage"].startswith("trigger payload is not JSON: Expecting property name")
+    assert result is not None and result["code"] == "userError"
+    assert result["errorMessage"].startswith(
+        "trigger payload is not valid JSON: Expecting property name"
+    )
     result = await triggers["webpubsub_message"](request='{"data": "x"}')
     assert result == {
-        "code": "serverError",
+        "code": "userError",
         "errorMessage": "trigger payload has no connectionContext",
     }
 

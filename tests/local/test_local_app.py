@@ -77,7 +77,7 @@ async def test_only_the_app_s_routes_are_served_with_their_methods(
         assert (await response.json())["userId"] == "ada"
     async with http.post(f"{server.url}/api/token", data=b"{nope") as response:
         assert response.status == 400
-        assert (await response.json())["error"] == "request body is not valid JSON"
+        assert (await response.json())["error"].startswith("request body is not valid JSON")
     async with http.get(f"{server.url}/api/token") as response:
         assert response.status == 405
     async with http.post(f"{server.url}/api/broadcast", json={"room": "r", "message": "m"}) as r:
