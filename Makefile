@@ -13,7 +13,7 @@ RUN_OPTIONS := $(if $(HOST_PORT),--host-port $(HOST_PORT)) \
 	$(if $(AZURITE_PORT),--azurite-port $(AZURITE_PORT)) \
 	$(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(ARGS)
 
-.PHONY: setup run local test lint typecheck unit bench soak fuzz clean
+.PHONY: setup run local test lint typecheck unit bench soak fuzz clean clients
 
 # Each step says what it does; pip and npm show their progress (the first run takes minutes).
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -48,6 +48,10 @@ typecheck: setup
 
 test: lint typecheck
 	$(PY) -m pytest
+
+# The AsyncAPI document and the TypeScript and Python clients made from it (committed).
+clients: setup
+	$(PY) -m shared.core.codegen function_app:asyncapi clients
 
 bench: setup
 	$(PY) -m bench

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
+from typing import Any
 
 import azure.functions as func
 
@@ -16,6 +17,7 @@ from shared.azure.functions_app import (
     wire_webpubsub_triggers,
 )
 from shared.azure.runtime import ChannelRuntime
+from shared.core.asyncapi import asyncapi_document, document_json
 from shared.core.docs import describe
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -34,10 +36,51 @@ def channel_docs_json() -> str:
     return json.dumps(describe(runtime.registry))
 
 
+@functools.cache
+def asyncapi() -> dict[str, Any]:
+    """The app's AsyncAPI 3.0 document (`make clients` writes it and the clients to clients/)."""
+    return asyncapi_document(
+        runtime.registry,
+        http_routes,
+        title="Channels chat",
+        version="1.0.0",
+        description="The reference chat app: its channels, actions, pushed frames, HTTP routes.",
+    )
+
+
+@functools.cache
+def asyncapi_json() -> str:
+    return document_json(asyncapi())
+
+
 @app.route(route="channels", methods=["GET"])
 def channel_docs(req: func.HttpRequest) -> func.HttpResponse:
     """Every channel, action, auth rule and JSON Schema: for docs and typed clients."""
     return func.HttpResponse(channel_docs_json(), mimetype="application/json")
+
+
+@app.route(route="asyncapi.json", methods=["GET"])
+def asyncapi_route(req: func.HttpRequest) -> func.HttpResponse:
+    """The AsyncAPI 3.0 document the generated clients (clients/) are made from."""
+    return func.HttpResponse(asyncapi_json(), mimetype="application/json")
+
+
+CLIENT_MODULES = Path(__file__).parent / "clients" / "typescript" / "dist"
+
+
+@functools.cache
+def client_modules() -> dict[str, bytes]:
+    """The generated TypeScript client as ES modules (`make clients`), read on first use."""
+    return {path.name: path.read_bytes() for path in CLIENT_MODULES.glob("*.js")}
+
+
+@app.route(route="client/{name}", methods=["GET"])
+def client_module(req: func.HttpRequest) -> func.HttpResponse:
+    """`import { connect } from "/api/client/api.js"`: the typed client for pages."""
+    body = client_modules().get(req.route_params.get("name", ""))
+    if body is None:
+        return func.HttpResponse(status_code=404)
+    return func.HttpResponse(body, mimetype="text/javascript", charset="utf-8")
 
 
 def serve_page(name: str, path: Path) -> None:

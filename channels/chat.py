@@ -124,7 +124,12 @@ async def members(services: ChannelServices[Room], data: MembersRequest) -> Memb
 
 @channel_func(
     auth=True,
-    docs=Docs(summary="Send a message to the room", tags=["chat"], errors=[ConflictError]),
+    docs=Docs(
+        summary="Send a message to the room",
+        tags=["chat"],
+        errors=[ConflictError],
+        pushes=[RoomMessage],  # what the room's other members receive (by topic)
+    ),
 )
 async def send_message(
     services: ChannelServices[Room], data: ChatMessage, session: Session
@@ -198,6 +203,7 @@ async def history(services: ChannelServices[Room], data: HistoryRequest) -> Hist
         summary="Broadcast a message to all users in a room (admins and moderators)",
         tags=["chat"],
         errors=[ForbiddenError],
+        pushes=[RoomMessage],
     ),
 )
 async def broadcast_to_room(services: Services, data: Broadcast, session: Session) -> None:

@@ -27,7 +27,14 @@ from shared.core.events import (
     Reply,
     Result,
 )
-from shared.core.frames import decode, error_frame, reply_frame, routing_key, select
+from shared.core.frames import (
+    correlation_id,
+    decode,
+    error_frame,
+    reply_frame,
+    routing_key,
+    select,
+)
 from shared.core.logs import channel_logger
 from shared.core.middleware import invoke
 from shared.core.outbound import Outbound
@@ -233,15 +240,19 @@ class Dispatcher:
         value: Any = None
         call: Call | None = None
         rate: dict[str, int] | None = None
+        correlation: str | int | None = None
         try:
             parsed = decode(ctx.channel, event)
             key, value = routing_key(ctx.channel, parsed)
+            correlation = correlation_id(parsed) if key is not None else None
             route, data, key, value = select(ctx.channel, parsed, key, value)
+            if key is None:
+                correlation = None  # on_message took it: its reply is its own
             action = str(value) if key else "message"
             rate = take_all(_limits(ctx.channel, route, action), event.states.get(RATE_KEY))
             call = self._call(ctx, event.channel_id, route, action)
             result = await self._run(call, data, action)
-            frame = reply_frame(key, value, result)
+            frame = reply_frame(key, value, result, correlation)
             if call.outbound.intercepts:
                 frame = await call.outbound.final(frame)
         except ChannelError as exc:
@@ -252,10 +263,10 @@ class Dispatcher:
                 exc.message,
                 cause_of(exc),
             )
-            frame = error_frame(key, value, exc)
+            frame = error_frame(key, value, exc, correlation)
         except Exception:
             self.logger.exception("message handler failed on %s", event.channel_id)
-            frame = error_frame(key, value, InternalServerError("internal error"))
+            frame = error_frame(key, value, InternalServerError("internal error"), correlation)
         # Return the copy when the session or state changed, when this event had to read the
         # table, or to drop on_connect's frames from it once they were delivered.
         refresh = not ctx.from_states or bool(ctx.pending)

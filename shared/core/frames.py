@@ -1,4 +1,9 @@
-"""The client wire protocol's frames (compatible with Pikku's)."""
+"""The client wire protocol's frames (compatible with Pikku's).
+
+A routed frame may carry a correlation `id` beside its routing key (a string or an integer);
+the reply or error frame answering it echoes that `id`, so a client can tell apart two
+concurrent calls of one action. Frames without an `id` get replies without one.
+"""
 
 from __future__ import annotations
 
@@ -16,27 +21,50 @@ from shared.core.errors import (
     UnsupportedMediaTypeError,
 )
 from shared.core.events import DataType, MessageEvent
-from shared.core.wiring import ChannelDefinition, Route
+from shared.core.wiring import CORRELATION_KEY, ChannelDefinition, Route
 
 
-def reply_frame(key: str | None, value: Any, result: Any) -> Any:
+def correlation_id(parsed: Any) -> str | int | None:
+    """The frame's correlation id, or None when it has none (or one of another JSON type)."""
+    if not isinstance(parsed, dict):
+        return None
+    value = parsed.get(CORRELATION_KEY)
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return None
+
+
+def _head(key: str | None, value: Any, correlation: str | int | None) -> dict[str, Any]:
+    head: dict[str, Any] = {key: value} if key is not None else {}
+    if correlation is not None:
+        head[CORRELATION_KEY] = correlation
+    return head
+
+
+def reply_frame(
+    key: str | None, value: Any, result: Any, correlation: str | int | None = None
+) -> Any:
     """The frame answering a message, or None when there is nothing to send.
 
-    Routed: the result object plus the routing key first; `None` gives just the key; a
-    non-object result goes under "result". Unrouted: the result as is; `None` sends nothing.
+    Routed: the result object plus the routing key (and the correlation id) first; `None`
+    gives just those; a non-object result goes under "result". Unrouted: the result as is;
+    `None` sends nothing.
     """
     out = to_jsonable_python(result, by_alias=True)
     if key is None:
         return out
+    head = _head(key, value, correlation)
     if out is None:
-        return {key: value}
+        return head
     if isinstance(out, dict):
-        return {key: value, **{k: v for k, v in out.items() if k != key}}
-    return {key: value, "result": out}
+        return {**head, **{k: v for k, v in out.items() if k not in head}}
+    return {**head, "result": out}
 
 
-def error_frame(key: str | None, value: Any, error: ChannelError) -> dict[str, Any]:
-    head = {key: value} if key is not None and isinstance(value, str) else {}
+def error_frame(
+    key: str | None, value: Any, error: ChannelError, correlation: str | int | None = None
+) -> dict[str, Any]:
+    head = _head(key, value, correlation) if key is not None and isinstance(value, str) else {}
     return {**head, **error.to_body()}
 
 
@@ -96,13 +124,16 @@ def select(
 ) -> tuple[Route, Any, str | None, Any]:
     """The route a frame goes to, its input, and the routing key and value it was routed by.
 
-    A known routing value selects its action (the key is stripped from the input); anything
-    else goes to on_message (as text when it takes `str`) and only without one is an error.
+    A known routing value selects its action (the key and `id` are stripped from the input);
+    anything else goes to on_message (as text when it takes `str`) and only without one is an error.
     """
     if key is not None:
         route = channel.routing[key].get(value) if isinstance(value, str) else None
         if route is not None:
-            return route, {k: v for k, v in parsed.items() if k != key}, key, value
+            # The key and the correlation id address the frame; the rest is the input (with the
+            # id, when the input declares one).
+            drop = (key,) if route.takes_id else (key, CORRELATION_KEY)
+            return route, {k: v for k, v in parsed.items() if k not in drop}, key, value
         if channel.on_message is None:
             known = ", ".join(channel.routing[key])
             raise NotFoundError(f"unknown {key} {json.dumps(value)}; this channel has: {known}")

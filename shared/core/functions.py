@@ -42,10 +42,17 @@ class FunctionKind(Enum):
 
 @dataclass(frozen=True)
 class Docs:
+    """What a function's documentation and generated clients say about it.
+
+    `pushes`: the models of the frames it sends besides its reply (by `channel.send` or by
+    publishing to a topic), so clients get types for them.
+    """
+
     summary: str | None = None
     description: str | None = None
     tags: Sequence[str] = ()
     errors: Sequence[type[ChannelError]] = ()
+    pushes: Sequence[type[BaseModel]] = ()
 
 
 Handler = Callable[..., Awaitable[Any]]

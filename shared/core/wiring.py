@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -18,6 +18,7 @@ from shared.core.rules import AppRules
 from shared.core.services import FrameMiddleware, Middleware
 
 DEFAULT_MAX_FRAME_BYTES = 256 * 1024
+CORRELATION_KEY = "id"  # a routed frame's correlation id, echoed by its reply (frames.py)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Route:
     middleware: tuple[Middleware, ...]  # channel -> wiring entry -> function
     tags: tuple[str, ...] = ()  # the channel's tags, then the function's (for app rules)
     rate_limit: RateLimit | None = None  # entry's, else the function's
+    takes_id: bool = False  # routed: its input declares `id`, so the frame's id reaches it
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,28 @@ def _route(
     return Route(fn, auth, (*channel_mw, *action.middleware, *fn.middleware), tags, limit)
 
 
+def _declares(model: Any, name: str) -> bool:
+    return (
+        isinstance(model, type)
+        and issubclass(model, BaseModel)
+        and any(name in (field, info.alias) for field, info in model.model_fields.items())
+    )
+
+
+def _routed(route: Route, where: str) -> Route:
+    """A routed action and the frame's correlation `id`, which its reply echoes: an input that
+    declares `id` receives it (sendMessage's idempotency key is its correlation id); an output
+    with an `id` of its own would be overwritten by the echo, so it must take `id` as well."""
+    fn = route.func
+    takes_id = _declares(fn.input_type, CORRELATION_KEY)
+    if not takes_id and _declares(fn.output_type, CORRELATION_KEY):
+        raise WiringError(
+            f"{where}: {fn.name} ({fn.location}) returns a field '{CORRELATION_KEY}' it does not "
+            f"take; a reply's '{CORRELATION_KEY}' echoes the request's correlation id: rename it"
+        )
+    return replace(route, takes_id=takes_id)
+
+
 def wire_channel(
     *,
     name: str,
@@ -227,17 +251,10 @@ def wire_channel(
     for key, entries in (on_message_wiring or {}).items():
         if not isinstance(entries, Mapping) or not entries:
             raise WiringError(f"{ctx}: on_message_wiring['{key}'] must map values to functions")
-        routing[key] = {
-            value: _route(
-                entry,
-                f"{ctx} on_message_wiring['{key}']['{value}']",
-                _MESSAGE_KINDS,
-                auth,
-                mw,
-                ch_tags,
-            )
-            for value, entry in entries.items()
-        }
+        routing[key] = {}
+        for value, entry in entries.items():
+            at = f"{ctx} on_message_wiring['{key}']['{value}']"
+            routing[key][value] = _routed(_route(entry, at, _MESSAGE_KINDS, auth, mw, ch_tags), at)
     if connect is None and disconnect is None and message is None and not routing:
         raise WiringError(f"{ctx}: wire at least one of on_connect, on_message, on_message_wiring")
 

@@ -319,4 +319,6 @@ def test_function_app_serves_the_app_s_one_list_of_routes_and_pages() -> None:
         ("negotiate", ("GET",)),
         ("negotiate/{*path}", ("GET",)),
         ("channels", ("GET",)),
+        ("asyncapi.json", ("GET",)),  # the AsyncAPI document
+        ("client/{name}", ("GET",)),  # the generated TypeScript client's ES modules
     }
