@@ -74,6 +74,7 @@ class Azurite:
             "--skipApiVersionCheck",
             "--disableProductStyleUrl",
             "--silent",
+            "--disableTelemetry",  # Azurite reports usage to Microsoft by default: no traffic out
         ]
 
     def start(self, timeout: float = 30.0) -> None:
