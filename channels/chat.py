@@ -177,7 +177,10 @@ async def _claim(db: Database, room: str, message_id: str, user_id: str) -> dict
 
 
 @channel_func(
-    auth=True, docs=Docs(summary="Send a message to every connection of one user", tags=["chat"])
+    auth=True,
+    docs=Docs(
+        summary="Send a message to every connection of one user", tags=["chat"], pushes=[Direct]
+    ),
 )
 async def send_direct(
     services: ChannelServices[Room], data: DirectMessage, session: Session

@@ -23,6 +23,20 @@ export interface ChatMessage {
   message: string;
 }
 
+/** What every open connection of the addressee receives. */
+export interface Direct {
+  message: string;
+  name?: string | null;
+  timestamp: number;
+  type?: "direct";
+  userId: string;
+}
+
+export interface DirectMessage {
+  message: string;
+  to: string;
+}
+
 export interface Echo {
   message: string;
 }
@@ -40,6 +54,7 @@ export interface ErrorFrame {
   status: number;
 }
 
+/** A display name: letters of any script, digits, spaces and ' . - _ (1 to 32). */
 export interface GuestLogin {
   name: string;
 }
@@ -54,6 +69,7 @@ export interface HistoryRequest {
 
 export interface IssuedToken {
   expiresIn: number;
+  name: string;
   token: string;
   userId: string;
 }
@@ -70,6 +86,20 @@ export interface JobComplete {
 export interface JobProcessing {
   step: string;
   type?: "processing";
+}
+
+export interface Member {
+  connections: number;
+  name?: string | null;
+  userId: string;
+}
+
+export interface Members {
+  members: Array<Member>;
+}
+
+/** `{"action": "members"}`: nothing more. */
+export interface MembersRequest {
 }
 
 /** The reply to sendMessage: `id` is what a retry sends to be recognised. */
@@ -97,9 +127,10 @@ export interface Room {
   room: string;
 }
 
-/** What every other member of the room receives. */
+/** What every other member of the room receives: `userId` says who, `name` is for show. */
 export interface RoomMessage {
   message: string;
+  name?: string | null;
   timestamp: number;
   type?: "message";
   userId: string;
@@ -173,10 +204,11 @@ export class BoardClient {
   }
 }
 
-export const chatSpec: ChannelSpec = {"name": "chat", "negotiate": "/api/negotiate", "routingKeys": ["action"], "pushes": [{"name": "complete", "consts": {"type": "complete"}, "required": ["result"]}, {"name": "message", "consts": {"type": "message"}, "required": ["message", "timestamp", "userId"]}, {"name": "processing", "consts": {"type": "processing"}, "required": ["step"]}, {"name": "welcome", "consts": {}, "required": ["welcome"]}], "onConnect": "welcome"};
+export const chatSpec: ChannelSpec = {"name": "chat", "negotiate": "/api/negotiate", "routingKeys": ["action"], "pushes": [{"name": "complete", "consts": {"type": "complete"}, "required": ["result"]}, {"name": "direct", "consts": {"type": "direct"}, "required": ["message", "timestamp", "userId"]}, {"name": "message", "consts": {"type": "message"}, "required": ["message", "timestamp", "userId"]}, {"name": "processing", "consts": {"type": "processing"}, "required": ["step"]}, {"name": "welcome", "consts": {}, "required": ["welcome"]}], "onConnect": "welcome"};
 
 export interface ChatClientEvents {
   "complete": JobComplete;
+  "direct": Direct;
   "message": RoomMessage;
   "processing": JobProcessing;
   "welcome": Welcome;
@@ -193,7 +225,7 @@ export class ChatClient {
     const reply = await this.connection.call("action", "authenticate", data);
     return reply as unknown as Authenticated;
   }
-  /** Broadcast a message to all users in a room. Needs a session. */
+  /** Broadcast a message to all users in a room (admins and moderators). Needs a session. */
   async broadcastToRoom(data: Broadcast): Promise<void> {
     const reply = await this.connection.call("action", "broadcastToRoom", data);
     void reply;
@@ -204,10 +236,20 @@ export class ChatClient {
     const reply = await this.connection.call("action", "history", data);
     return reply as unknown as History;
   }
+  /** Who is in the room now. Needs a session. */
+  async members(data: MembersRequest): Promise<Members> {
+    const reply = await this.connection.call("action", "members", data);
+    return reply as unknown as Members;
+  }
   /** Run a job, reporting progress. Needs a session. */
   async processJob(data: Job): Promise<JobProcessing | JobComplete> {
     const reply = await this.connection.call("action", "processJob", data);
     return reply as unknown as JobProcessing | JobComplete;
+  }
+  /** Send a message to every connection of one user. Needs a session. */
+  async sendDirect(data: DirectMessage): Promise<Sent> {
+    const reply = await this.connection.call("action", "sendDirect", data);
+    return reply as unknown as Sent;
   }
   /** Send a message to the room. Needs a session. */
   async sendMessage(data: ChatMessage): Promise<MessageSent> {
@@ -303,7 +345,7 @@ export async function connect<C extends keyof Channels>(
   return make(connection);
 }
 
-/** Broadcast a message to all users in a room Needs a session token. */
+/** Broadcast a message to all users in a room (admins and moderators) Needs a session token. */
 export async function broadcastToRoom(baseUrl: string, data: Broadcast, options: { token?: string; fetch?: typeof fetch } = {}): Promise<void> {
   const url = `${baseUrl.replace(/\/$/, "")}/api/broadcast`;
   return (await requestJson(url, "POST", data, options.token, options.fetch)) as void;

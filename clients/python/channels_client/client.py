@@ -13,6 +13,8 @@ from .models import (
     Board,
     Broadcast,
     ChatMessage,
+    Direct,
+    DirectMessage,
     GuestLogin,
     History,
     HistoryRequest,
@@ -20,6 +22,8 @@ from .models import (
     Job,
     JobComplete,
     JobProcessing,
+    Members,
+    MembersRequest,
     MessageSent,
     Nothing,
     Post,
@@ -27,6 +31,7 @@ from .models import (
     Room,
     RoomMessage,
     Seen,
+    Sent,
     Token,
     Welcome,
 )
@@ -123,6 +128,7 @@ CHAT_SPEC = ChannelSpec(
     ["action"],
     [
         PushMatcher("complete", {"type": "complete"}, ["result"]),
+        PushMatcher("direct", {"type": "direct"}, ["message", "timestamp", "userId"]),
         PushMatcher("message", {"type": "message"}, ["message", "timestamp", "userId"]),
         PushMatcher("processing", {"type": "processing"}, ["step"]),
         PushMatcher("welcome", {}, ["welcome"]),
@@ -136,6 +142,7 @@ class ChatClient:
 
     _pushes: dict[str, type[BaseModel]] = {
         "complete": JobComplete,
+        "direct": Direct,
         "message": RoomMessage,
         "processing": JobProcessing,
         "welcome": Welcome,
@@ -152,7 +159,7 @@ class ChatClient:
         return Authenticated.model_validate(reply)
 
     async def broadcast_to_room(self, data: Broadcast) -> None:
-        """Broadcast a message to all users in a room. Needs a session."""
+        """Broadcast a message to all users in a room (admins and moderators). Needs a session."""
         await self.connection.call(
             "action",
             "broadcastToRoom",
@@ -166,12 +173,26 @@ class ChatClient:
         )
         return History.model_validate(reply)
 
+    async def members(self, data: MembersRequest) -> Members:
+        """Who is in the room now. Needs a session."""
+        reply = await self.connection.call(
+            "action", "members", data.model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+        return Members.model_validate(reply)
+
     async def process_job(self, data: Job) -> JobProcessing | JobComplete:
         """Run a job, reporting progress. Needs a session."""
         reply = await self.connection.call(
             "action", "processJob", data.model_dump(mode="json", by_alias=True, exclude_none=True)
         )
         return TypeAdapter(JobProcessing | JobComplete).validate_python(reply)
+
+    async def send_direct(self, data: DirectMessage) -> Sent:
+        """Send a message to every connection of one user. Needs a session."""
+        reply = await self.connection.call(
+            "action", "sendDirect", data.model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+        return Sent.model_validate(reply)
 
     async def send_message(self, data: ChatMessage) -> MessageSent:
         """Send a message to the room. Needs a session."""
@@ -188,6 +209,10 @@ class ChatClient:
     @overload
     def on(
         self, event: Literal["complete"], handler: Callable[[JobComplete], Any]
+    ) -> Callable[[], None]: ...
+    @overload
+    def on(
+        self, event: Literal["direct"], handler: Callable[[Direct], Any]
     ) -> Callable[[], None]: ...
     @overload
     def on(
@@ -358,7 +383,7 @@ async def connect(
 async def broadcast_to_room(
     http: aiohttp.ClientSession, base_url: str, data: Broadcast, *, token: str | None = None
 ) -> None:
-    """Broadcast a message to all users in a room. Needs a session token."""
+    """Broadcast a message to all users in a room (admins and moderators). Needs a session token."""
     await request_json(
         http,
         "POST",

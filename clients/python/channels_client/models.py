@@ -11,6 +11,8 @@ __all__ = [
     "Board",
     "Broadcast",
     "ChatMessage",
+    "Direct",
+    "DirectMessage",
     "Echo",
     "ErrorFrame",
     "GuestLogin",
@@ -20,6 +22,9 @@ __all__ = [
     "Job",
     "JobComplete",
     "JobProcessing",
+    "Member",
+    "Members",
+    "MembersRequest",
     "MessageSent",
     "Nothing",
     "Post",
@@ -61,6 +66,25 @@ class ChatMessage(BaseModel):
     message: str = Field(min_length=1, max_length=2000)
 
 
+class Direct(BaseModel):
+    """What every open connection of the addressee receives."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    message: str
+    name: str | None = Field(default=None)
+    timestamp: int
+    type: Literal["direct"] = Field(default="direct")
+    user_id: str = Field(alias="userId")
+
+
+class DirectMessage(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    message: str = Field(min_length=1, max_length=2000)
+    to: str = Field(min_length=1, max_length=128)
+
+
 class Echo(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -81,9 +105,11 @@ class ErrorFrame(BaseModel):
 
 
 class GuestLogin(BaseModel):
+    """A display name: letters of any script, digits, spaces and ' . - _ (1 to 32)."""
+
     model_config = ConfigDict(populate_by_name=True)
 
-    name: str = Field(min_length=1, max_length=32, pattern="^[A-Za-z0-9 _.-]+$")
+    name: str
 
 
 class History(BaseModel):
@@ -102,6 +128,7 @@ class IssuedToken(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     expires_in: int = Field(alias="expiresIn")
+    name: str
     token: str
     user_id: str = Field(alias="userId")
 
@@ -124,6 +151,26 @@ class JobProcessing(BaseModel):
 
     step: str
     type: Literal["processing"] = Field(default="processing")
+
+
+class Member(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    connections: int
+    name: str | None = Field(default=None)
+    user_id: str = Field(alias="userId")
+
+
+class Members(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    members: list[Member]
+
+
+class MembersRequest(BaseModel):
+    """`{"action": "members"}`: nothing more."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class MessageSent(BaseModel):
@@ -163,11 +210,12 @@ class Room(BaseModel):
 
 
 class RoomMessage(BaseModel):
-    """What every other member of the room receives."""
+    """What every other member of the room receives: `userId` says who, `name` is for show."""
 
     model_config = ConfigDict(populate_by_name=True)
 
     message: str
+    name: str | None = Field(default=None)
     timestamp: int
     type: Literal["message"] = Field(default="message")
     user_id: str = Field(alias="userId")

@@ -44,7 +44,7 @@ export class BoardClient {
         this.connection.close();
     }
 }
-export const chatSpec = { "name": "chat", "negotiate": "/api/negotiate", "routingKeys": ["action"], "pushes": [{ "name": "complete", "consts": { "type": "complete" }, "required": ["result"] }, { "name": "message", "consts": { "type": "message" }, "required": ["message", "timestamp", "userId"] }, { "name": "processing", "consts": { "type": "processing" }, "required": ["step"] }, { "name": "welcome", "consts": {}, "required": ["welcome"] }], "onConnect": "welcome" };
+export const chatSpec = { "name": "chat", "negotiate": "/api/negotiate", "routingKeys": ["action"], "pushes": [{ "name": "complete", "consts": { "type": "complete" }, "required": ["result"] }, { "name": "direct", "consts": { "type": "direct" }, "required": ["message", "timestamp", "userId"] }, { "name": "message", "consts": { "type": "message" }, "required": ["message", "timestamp", "userId"] }, { "name": "processing", "consts": { "type": "processing" }, "required": ["step"] }, { "name": "welcome", "consts": {}, "required": ["welcome"] }], "onConnect": "welcome" };
 export class ChatClient {
     connection;
     constructor(connection) {
@@ -55,7 +55,7 @@ export class ChatClient {
         const reply = await this.connection.call("action", "authenticate", data);
         return reply;
     }
-    /** Broadcast a message to all users in a room. Needs a session. */
+    /** Broadcast a message to all users in a room (admins and moderators). Needs a session. */
     async broadcastToRoom(data) {
         const reply = await this.connection.call("action", "broadcastToRoom", data);
         void reply;
@@ -66,9 +66,19 @@ export class ChatClient {
         const reply = await this.connection.call("action", "history", data);
         return reply;
     }
+    /** Who is in the room now. Needs a session. */
+    async members(data) {
+        const reply = await this.connection.call("action", "members", data);
+        return reply;
+    }
     /** Run a job, reporting progress. Needs a session. */
     async processJob(data) {
         const reply = await this.connection.call("action", "processJob", data);
+        return reply;
+    }
+    /** Send a message to every connection of one user. Needs a session. */
+    async sendDirect(data) {
+        const reply = await this.connection.call("action", "sendDirect", data);
         return reply;
     }
     /** Send a message to the room. Needs a session. */
@@ -137,7 +147,7 @@ export async function connect(baseUrl, channel, openingData, options = {}) {
     await connection.open();
     return make(connection);
 }
-/** Broadcast a message to all users in a room Needs a session token. */
+/** Broadcast a message to all users in a room (admins and moderators) Needs a session token. */
 export async function broadcastToRoom(baseUrl, data, options = {}) {
     const url = `${baseUrl.replace(/\/$/, "")}/api/broadcast`;
     return (await requestJson(url, "POST", data, options.token, options.fetch));
