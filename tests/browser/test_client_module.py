@@ -21,7 +21,7 @@ async ([room]) => {
   const bob = await api.guestToken(base, { name: "bob" });
   const annChat = await api.connect(base, "chat", { room }, {});
   const bobChat = await api.connect(base, "chat", { room }, { token: bob.token });
-  const out = { welcome: annChat.welcome.welcome };
+  const out = { welcome: annChat.welcome.welcome, annId: ann.userId };
   out.authenticated = (await annChat.authenticate({ token: ann.token })).authenticated;
   const heard = new Promise((resolve) => bobChat.on("message", resolve));
   const texts = ["one", "two", "three"];
@@ -50,10 +50,11 @@ async def test_a_page_drives_the_seed_flow_with_the_served_client_module(
     result = await page.evaluate(SEED_FLOW, [room])
     assert result == {
         "welcome": f"Welcome to {room}!",
+        "annId": result["annId"],
         "authenticated": True,
         "replies": ["one", "two", "three"],
         "heard": "one",
-        "history": ["ann:one", "ann:two", "ann:three"],
+        "history": [f"{result['annId']}:{m}" for m in ("one", "two", "three")],
         "error": [True, "ValidationError", 422],
     }
     await page.close()

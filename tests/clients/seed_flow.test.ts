@@ -38,9 +38,9 @@ test("the seed flow: negotiate, welcome, authenticate, sendMessage reaches anoth
     const sent = await annClient.sendMessage({ message: "hello bob" });
     assert.equal(sent.message, "hello bob");
     const got = await heard;
-    assert.deepEqual([got.message, got.userId, got.timestamp], ["hello bob", "ann", sent.timestamp]);
+    assert.deepEqual([got.message, got.userId, got.timestamp], ["hello bob", ann.userId, sent.timestamp]);
     const history = await bobClient.history({ limit: 10 });
-    assert.deepEqual(history.messages.map((m) => [m.userId, m.message]), [["ann", "hello bob"]]);
+    assert.deepEqual(history.messages.map((m) => [m.userId, m.message]), [[ann.userId, "hello bob"]]);
   } finally {
     annClient.close();
     bobClient.close();

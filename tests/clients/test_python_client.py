@@ -17,6 +17,7 @@ from channels_client import (
     ConnectOptions,
     GuestLogin,
     HistoryRequest,
+    IssuedToken,
     Job,
     JobComplete,
     JobProcessing,
@@ -52,33 +53,34 @@ async def member(
     *,
     bearer: bool = False,
     protocol: str = "plain",
-) -> tuple[ChatClient, str]:
+) -> tuple[ChatClient, IssuedToken]:
     issued = await guest_token(http, base, GuestLogin(name=name))
     token = issued.token if bearer else None
     options = ConnectOptions(token=token, protocol=protocol, min_delay=0.05)
     client = await connect(base, "chat", Room(room=room), options, http=http)
-    return client, issued.token
+    return client, issued
 
 
 @pytest.mark.parametrize("protocol", ["plain", "json.webpubsub.azure.v1"])
 async def test_the_seed_flow_with_the_generated_client(
     stack: LocalStack, http: aiohttp.ClientSession, room: str, protocol: str
 ) -> None:
-    ann, ann_token = await member(http, stack.host_url, room, "ann", protocol=protocol)
-    bob, bob_token = await member(http, stack.host_url, room, "bob", protocol=protocol)
+    ann, ann_issued = await member(http, stack.host_url, room, "ann", protocol=protocol)
+    bob, bob_issued = await member(http, stack.host_url, room, "bob", protocol=protocol)
+    ann_id = ann_issued.user_id  # a guest's id is its own (two Anns are two people)
     assert ann.welcome.welcome == f"Welcome to {room}!"
-    assert (await ann.authenticate(Token(token=ann_token))).authenticated is True
-    assert (await bob.authenticate(Token(token=bob_token))).authenticated is True
+    assert (await ann.authenticate(Token(token=ann_issued.token))).authenticated is True
+    assert (await bob.authenticate(Token(token=bob_issued.token))).authenticated is True
 
     heard: asyncio.Queue[RoomMessage] = asyncio.Queue()
     bob.on("message", heard.put_nowait)
     sent = await ann.send_message(ChatMessage(message="hello bob"))
     assert sent.message == "hello bob"
     got = await asyncio.wait_for(heard.get(), TIMEOUT)
-    assert (got.message, got.user_id, got.timestamp) == ("hello bob", "ann", sent.timestamp)
+    assert (got.message, got.user_id, got.timestamp) == ("hello bob", ann_id, sent.timestamp)
 
     history = await bob.history(HistoryRequest(limit=10))
-    assert [(m.user_id, m.message) for m in history.messages] == [("ann", "hello bob")]
+    assert [(m.user_id, m.message) for m in history.messages] == [(ann_id, "hello bob")]
     await ann.close()
     await bob.close()
 
@@ -100,8 +102,8 @@ async def test_a_failed_call_raises_the_typed_error(
 async def test_two_concurrent_calls_of_one_action_each_get_their_own_reply(
     stack: LocalStack, http: aiohttp.ClientSession, room: str
 ) -> None:
-    client, token = await member(http, stack.host_url, room, "cat")
-    await client.authenticate(Token(token=token))
+    client, issued = await member(http, stack.host_url, room, "cat")
+    await client.authenticate(Token(token=issued.token))
     texts = [f"message {i}" for i in range(6)]
     replies = await asyncio.gather(*(client.send_message(ChatMessage(message=t)) for t in texts))
     assert [r.message for r in replies] == texts

@@ -73,6 +73,7 @@ def test_pushed_frames_are_receive_operations() -> None:
         "message": {"$ref": "#/components/schemas/RoomMessage"},  # Docs.pushes, by topic
         "processing": {"$ref": "#/components/schemas/JobProcessing"},  # a union output's
         "complete": {"$ref": "#/components/schemas/JobComplete"},  # members: channel.send
+        "direct": {"$ref": "#/components/schemas/Direct"},  # Docs.pushes, to a user
     }
 
 
