@@ -44,7 +44,7 @@ async def load_context(
         if channel is not None:
             opening_data = copy.get("openingData") or {}
             session = Session.model_validate(copy["session"]) if copy["session"] else None
-            opening = _opening(channel, opening_data)
+            opening = validate_opening_data(channel.opening_data_type, opening_data)
             pending = tuple(copy.get("pending") or ())
             state = copy.get("state")
             return Context(channel, opening_data, opening, session, state, pending, True)
@@ -57,31 +57,6 @@ async def load_context(
     opening = validate_opening_data(found.opening_data_type, record.opening_data)
     session = Session.model_validate(record.session) if record.session else None
     return Context(found, record.opening_data, opening, session, record.state, record.pending)
-
-
-_VALIDATED: dict[tuple[type[Any], frozenset[tuple[str, Any]]], Any] = {}
-_VALIDATED_MAX = 4096
-
-
-def _opening(channel: ChannelDefinition, opening_data: dict[str, Any]) -> Any:
-    """The copy's opening data as the channel types it. The copy was validated when the
-    connection opened; a validated model is kept per distinct value (a room has many
-    connections) and each event gets its own shallow copy, so one handler's change stays its
-    own."""
-    model = channel.opening_data_type
-    if model is None:
-        return opening_data
-    try:
-        key = (model, frozenset(opening_data.items()))
-    except TypeError:  # a value that cannot be a key (a list): validate as it comes
-        return validate_opening_data(model, opening_data)
-    found = _VALIDATED.get(key)
-    if found is None:
-        found = validate_opening_data(model, opening_data)
-        if len(_VALIDATED) >= _VALIDATED_MAX:
-            _VALIDATED.clear()
-        _VALIDATED[key] = found
-    return found.model_copy()
 
 
 def states_copy(ctx: Context) -> dict[str, Any]:
