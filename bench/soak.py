@@ -142,6 +142,8 @@ async def _join(
         await ws.receive_json(timeout=30)  # the welcome
         await ws.send_json({"action": "authenticate", "token": token})
         reply = await ws.receive_json(timeout=30)
+        while reply.get("type") == "presence":  # others joining the room meanwhile
+            reply = await ws.receive_json(timeout=30)
         if reply.get("authenticated") is not True:
             raise RuntimeError(f"u{index} could not authenticate: {reply}")
         member = Member(index, room, ws)

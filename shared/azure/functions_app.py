@@ -64,8 +64,8 @@ def wire_webpubsub_triggers(
             return await runtime.handle_trigger(request)
 
         # The worker reads `request` (the whole event, a JSON string) by its name, and sends a
-        # returned dict back to the extension as the trigger's output.
-        del handle.__annotations__["return"]
+        # returned dict back to the extension as the trigger's output (a generic binding's
+        # implicit output: the worker resolves the annotations but checks only the parameter's).
         trigger = app.generic_trigger(
             arg_name="request",
             type="webPubSubTrigger",

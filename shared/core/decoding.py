@@ -33,7 +33,8 @@ def decode_json(text: str | bytes, what: str) -> Any:
         raise BadRequestError(f"{what} nests deeper than {MAX_DEPTH} levels") from exc
     except ValueError as exc:  # an integer too long to convert
         raise BadRequestError(f"{what} holds a number too long to read") from exc
-    if _brackets(text) > MAX_DEPTH and depth(value) > MAX_DEPTH:
+    # Deeper than MAX_DEPTH takes more than 2 * MAX_DEPTH brackets: short texts skip the count.
+    if len(text) > 2 * MAX_DEPTH and _brackets(text) > MAX_DEPTH and depth(value) > MAX_DEPTH:
         raise BadRequestError(f"{what} nests deeper than {MAX_DEPTH} levels")
     return value
 

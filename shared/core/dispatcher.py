@@ -364,7 +364,12 @@ class Dispatcher:
     async def _run(self, call: Call, data: Any, action: str, *, check: bool = True) -> Any:
         services = call.services
         interaction = Interaction(call.channel.name, action, data, services.user_session.get())
-        unauthorized = f"'{action}' needs an authenticated session: authenticate first"
+        needs_session = check and call.route.auth
+        unauthorized = (
+            f"'{action}' needs an authenticated session: authenticate first"
+            if needs_session
+            else None
+        )
         middleware = call.route.middleware
         if call.rules.middleware:
             middleware = (*call.rules.middleware, *middleware)
@@ -374,7 +379,7 @@ class Dispatcher:
             data,
             middleware=middleware,
             interaction=interaction,
-            unauthorized=unauthorized if check and call.route.auth else None,
+            unauthorized=unauthorized,
             # Lifecycle handlers keep only their own checks: an app-wide rule for actions
             # (say, "a session is required") must not refuse every connect or disconnect.
             permissions=call.rules.permissions if check else (),

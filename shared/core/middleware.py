@@ -55,10 +55,11 @@ async def invoke(
         if unauthorized is not None and session is not None and session.expired():
             raise UnauthorizedError("your session has expired: authenticate again")
         valid = fn.validate_input(data)
-        for check in (*permissions, *fn.permissions):
-            if not await permitted(check, services, valid, session):
-                # The client learns that it may not, never which rule said so or why.
-                raise ForbiddenError(f"'{interaction.action}' is not permitted")
+        if permissions or fn.permissions:
+            for check in (*permissions, *fn.permissions):
+                if not await permitted(check, services, valid, session):
+                    # The client learns that it may not, never which rule said so or why.
+                    raise ForbiddenError(f"'{interaction.action}' is not permitted")
         return await fn.invoke(services, valid, session)
 
     return await run_middleware(middleware, services, interaction, handler)

@@ -36,7 +36,10 @@ def check_user_id(user_id: str) -> str:
 class Session(BaseModel):
     """Who is on the other end. Extra fields are kept, so apps can carry their own claims."""
 
-    model_config = ConfigDict(extra="allow", alias_generator=to_camel, populate_by_name=True)
+    # defer_build: validators are made on first use, not at import (a cold start pays less)
+    model_config = ConfigDict(
+        extra="allow", alias_generator=to_camel, populate_by_name=True, defer_build=True
+    )
 
     user_id: str
     role: str | None = None

@@ -46,3 +46,22 @@ def test_percentile_is_nearest_rank() -> None:
     assert stack_echo.percentile(values, 99) == 99.0
     assert stack_echo.percentile([7.0], 99) == 7.0
     assert stack_echo.percentile([], 50) == 0.0
+
+
+async def test_the_python_socketio_peer_does_the_same_two_workloads() -> None:
+    from bench import socketio_peer
+
+    echoed, fanned = await asyncio.to_thread(
+        socketio_peer.main, ["--clients", "3", "--messages", "4", "--subscribers", "5"]
+    )
+    assert echoed.round_trips == 12 and echoed.per_second > 0
+    assert fanned.delivered == 5 and fanned.last_ms > 0
+
+
+async def test_the_cold_start_benchmark_times_the_app_against_its_packages() -> None:
+    from bench import cold_start
+
+    figures = await asyncio.to_thread(cold_start.main, ["--runs", "1"])
+    assert figures.runs == 1
+    assert figures.app_s > 0 and figures.packages_s > 0
+    assert figures.ratio == figures.app_s / figures.packages_s
