@@ -47,6 +47,7 @@ from shared.core.session import Session
 from shared.core.wiring import wire_channel
 
 MESSAGES_TABLE = "messages"
+HISTORY_REPLY_BYTES = 900_000  # a reply's messages stay well under the service's 1 MB
 BROADCASTER_ROLES = frozenset({"admin", "moderator"})  # guests cannot broadcast
 JOINED = "joined"  # the session's note of the room it joined, so a leave is told only then
 MESSAGE_IDS_TABLE = "messageIds"  # per room, one row per message id: its row key, published?
@@ -196,7 +197,16 @@ async def send_direct(
 async def history(services: ChannelServices[Room], data: HistoryRequest) -> History:
     room = services.channel.opening_data.room
     rows = await services.database.latest(MESSAGES_TABLE, room, data.limit)
-    return History(messages=[RoomMessage.model_validate(row) for row in rows])
+    messages = [RoomMessage.model_validate(row) for row in rows]
+    # Bounded by bytes as well as count: Web PubSub refuses a message over 1 MB. The newest
+    # messages are kept; `more` says older ones were left out.
+    kept, size = 0, 0
+    for message in reversed(messages):
+        size += len(message.model_dump_json(by_alias=True).encode()) + 1
+        if size > HISTORY_REPLY_BYTES:
+            break
+        kept += 1
+    return History(messages=messages[len(messages) - kept :], more=kept < len(messages))
 
 
 @func(

@@ -96,6 +96,8 @@ class HistoryRequest(Model):
 
 class History(Model):
     messages: list[RoomMessage]
+    # True when older messages were left out to keep the reply under the service's 1 MB limit
+    more: bool = False
 
 
 class Broadcast(Model):

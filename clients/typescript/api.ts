@@ -61,6 +61,7 @@ export interface GuestLogin {
 
 export interface History {
   messages: Array<RoomMessage>;
+  more?: boolean;
 }
 
 export interface HistoryRequest {

@@ -116,6 +116,7 @@ class History(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     messages: list[RoomMessage]
+    more: bool = Field(default=False)
 
 
 class HistoryRequest(BaseModel):
