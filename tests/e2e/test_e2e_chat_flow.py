@@ -80,6 +80,7 @@ async def test_seed_flow_unauthorized_then_authenticated_send_reaches_the_other_
     assert history == {
         "action": "history",
         "messages": [{**expected, "timestamp": sent["timestamp"]}],
+        "more": False,
     }
     assert ada.frames[0]["errorName"] == "UnauthorizedError"  # nothing arrived out of order
     await ada.close()

@@ -50,8 +50,9 @@ async def test_seed_flow_welcome_unauthorized_authenticate_send_to_the_room_and_
     assert await bob.call("history") == {
         "action": "history",
         "messages": [{**expected, "timestamp": sent["timestamp"]}],
+        "more": False,
     }
-    assert await cy.call("history") == {"action": "history", "messages": []}
+    assert await cy.call("history") == {"action": "history", "messages": [], "more": False}
     for client in (ada, bob, cy):
         await client.close()
 
