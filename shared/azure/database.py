@@ -89,8 +89,7 @@ class TableDatabase:
         return key
 
     async def get(self, table: str, partition_key: str, row_key: str) -> dict[str, Any] | None:
-        rules.key("partition_key", partition_key)
-        rules.key("row_key", row_key)
+        rules.keys(partition_key, row_key)
         try:
             entity = await self._run(
                 table, lambda t: t.get_entity(partition_key, row_key), (ResourceNotFoundError,)
@@ -119,8 +118,7 @@ class TableDatabase:
             raise NotFoundError(f"no row with key {row_key!r} in {table}") from exc
 
     async def delete(self, table: str, partition_key: str, row_key: str) -> None:
-        rules.key("partition_key", partition_key)
-        rules.key("row_key", row_key)
+        rules.keys(partition_key, row_key)
         await self._run(table, lambda t: t.delete_entity(partition_key, row_key))
 
     async def query(

@@ -100,8 +100,7 @@ class MemoryDatabase:
         return key
 
     async def get(self, table: str, partition_key: str, row_key: str) -> dict[str, Any] | None:
-        rules.key("partition_key", partition_key)
-        rules.key("row_key", row_key)
+        rules.keys(partition_key, row_key)
         found = self._rows(table).get((partition_key, row_key))
         return dict(found) if found is not None else None
 
@@ -125,8 +124,7 @@ class MemoryDatabase:
         )
 
     async def delete(self, table: str, partition_key: str, row_key: str) -> None:
-        rules.key("partition_key", partition_key)
-        rules.key("row_key", row_key)
+        rules.keys(partition_key, row_key)
         self._rows(table).pop((partition_key, row_key), None)
 
     async def query(

@@ -90,6 +90,12 @@ def key(field: str, value: str) -> str:
     return value
 
 
+def keys(partition_key: str, row_key: str) -> None:
+    """Both keys of a point operation (get, delete), checked as one."""
+    key("partition_key", partition_key)
+    key("row_key", row_key)
+
+
 def page_size(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
         raise ValidationError(f"page_size: a whole number from 1 to {MAX_PAGE_SIZE}")
