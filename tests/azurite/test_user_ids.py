@@ -99,7 +99,8 @@ async def test_a_connect_event_with_such_a_user_id_is_rejected_400_not_500(
 async def test_a_guest_token_given_to_negotiate_keeps_its_role_on_the_connection(
     triggers: dict[str, Any], tables: TableServiceClient
 ) -> None:
-    response = await negotiate(triggers, token(userId="gina", role="guest"))
+    signed = token(userId="gina", role="guest")  # one token: its `exp` is the session's
+    response = await negotiate(triggers, signed)
     assert response.status_code == 200
     cid = new_id()
     accepted = await connect_with(triggers, body(response), cid)
@@ -118,9 +119,7 @@ async def test_a_guest_token_given_to_negotiate_keeps_its_role_on_the_connection
     # the same session `authenticate` gives for the same token
     states = accepted["states"]
     reply = await triggers["webpubsub_message"](
-        request=payloads.message(
-            cid, {"action": "authenticate", "token": token(userId="gina", role="guest")}, states
-        )
+        request=payloads.message(cid, {"action": "authenticate", "token": signed}, states)
     )
     assert frame(reply)["authenticated"] is True
     again = await connection_entity(tables, cid)
