@@ -13,7 +13,7 @@ RUN_OPTIONS := $(if $(HOST_PORT),--host-port $(HOST_PORT)) \
 	$(if $(AZURITE_PORT),--azurite-port $(AZURITE_PORT)) \
 	$(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(ARGS)
 
-.PHONY: setup run local test lint typecheck unit bench soak fuzz clean clients
+.PHONY: setup run local test lint typecheck bench soak fuzz clean clients
 
 # Each step says what it does; pip and npm show their progress (the first run takes minutes).
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -56,7 +56,13 @@ clients: setup
 bench: setup
 	$(PY) -m bench
 
-.PHONY: setup run local test lint typecheck unit bench soak fuzz clean
+# The full load run of the local stack: 1,000 connections x 10 messages in 20 rooms.
+soak: setup
+	$(PY) -m bench.soak --connections 1000 --messages 10 --rooms 20
+
+# The full fuzz run: 10,000 cases each of frames, HTTP bodies and trigger payloads.
+fuzz: setup
+	FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -p no:cacheprovider tests/azurite/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

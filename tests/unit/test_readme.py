@@ -78,3 +78,15 @@ async def test_each_channel_guide_example_shows_its_feature_and_runs_on_its_own(
     block = _blocks()[name]
     assert GUIDE[name] in block
     await _run(block, "import asyncio", f"asyncio.run({name}())")
+
+
+def test_every_make_target_the_docs_name_exists_and_runs_something() -> None:
+    # `make soak` and `make fuzz` were once lost in a merge while the README still named them.
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.M))
+    docs = [ROOT / "README.md", *sorted((ROOT / "infra").glob("*.md"))]
+    named = {t for doc in docs for t in re.findall(r"`make ([a-z][\w-]*)", doc.read_text())}
+    assert named, "the README names no make target"
+    assert named <= targets, f"named in the docs but not in the Makefile: {named - targets}"
+    phony = set(re.findall(r"^\.PHONY:(.*)$", makefile, re.M)[0].split())
+    assert phony <= targets, f"declared .PHONY with no rule: {phony - targets}"
