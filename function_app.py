@@ -17,8 +17,6 @@ from shared.azure.functions_app import (
     wire_webpubsub_triggers,
 )
 from shared.azure.runtime import ChannelRuntime
-from shared.core.asyncapi import asyncapi_document, document_json
-from shared.core.docs import describe
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 runtime = ChannelRuntime(services=services)
@@ -33,12 +31,18 @@ for route in http_routes:
 @functools.cache
 def channel_docs_json() -> str:
     """Built on the first request, not at import: every cold start would pay for the schemas."""
+    from shared.core.docs import describe  # imported here too: a cold start pays for neither
+
     return json.dumps(describe(runtime.registry))
 
 
 @functools.cache
 def asyncapi() -> dict[str, Any]:
-    """The app's AsyncAPI 3.0 document (`make clients` writes it and the clients to clients/)."""
+    """The app's AsyncAPI 3.0 document (`make clients` writes it and the clients to clients/).
+
+    Its module (JSON Schema building) is imported on the first request, not at import."""
+    from shared.core.asyncapi import asyncapi_document
+
     return asyncapi_document(
         runtime.registry,
         http_routes,
@@ -50,6 +54,8 @@ def asyncapi() -> dict[str, Any]:
 
 @functools.cache
 def asyncapi_json() -> str:
+    from shared.core.asyncapi import document_json
+
     return document_json(asyncapi())
 
 

@@ -14,6 +14,10 @@ What is recorded (the names an operator queries; infra/README.md has Kusto queri
   `channels.messages` (by channel, action), `channels.error_frames` (by error name, channel,
   action), `channels.handler.duration` (ms, by event, channel, action, status).
 - log records of the runtime's loggers written during an event carry the same fields.
+
+The OpenTelemetry API is imported by `switch_on`, not at import: while off a cold start does not
+load it. A span is started and made current directly (not through `start_as_current_span`'s
+context-manager layers), its name made once per event kind, its attributes set once.
 """
 
 from __future__ import annotations
@@ -21,10 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from typing import Any, TypeVar
-
-from opentelemetry import metrics, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.core.events import (
     Accept,
@@ -37,6 +38,9 @@ from shared.core.events import (
     Reply,
     Result,
 )
+
+if TYPE_CHECKING:
+    from opentelemetry import metrics, trace
 
 CHANNEL = "channel.name"
 EVENT = "channel.event"
@@ -66,7 +70,18 @@ class _Instruments:
         tracer_provider: trace.TracerProvider | None,
         meter_provider: metrics.MeterProvider | None,
     ) -> None:
+        from opentelemetry import context, metrics, trace
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
         self.tracer = trace.get_tracer("channels", tracer_provider=tracer_provider)
+        self.server = SpanKind.SERVER
+        self.status = Status
+        self.error = StatusCode.ERROR
+        self.in_context = trace.set_span_in_context
+        self.attach = context.attach
+        self.detach = context.detach
+        # made once: a span name is not formatted per event
+        self.span_names = {kind: f"channel {kind}" for kind in _EVENT_NAMES.values()}
         meter = metrics.get_meter("channels", meter_provider=meter_provider)
         self.connects = meter.create_counter(
             "channels.connects", description="connect events, accepted or refused"
@@ -135,18 +150,21 @@ async def observe_event(event: Event, handle: Callable[[Event], Awaitable[Result
         fields[CHANNEL] = event.query["channel"][0]
     token = _fields.set(fields)
     start = time.perf_counter()
+    span = instruments.tracer.start_span(instruments.span_names[kind], kind=instruments.server)
+    current = instruments.attach(instruments.in_context(span))  # SDK calls become children
     try:
-        with instruments.tracer.start_as_current_span(
-            f"channel {kind}", kind=SpanKind.SERVER
-        ) as span:
-            try:
-                result = await handle(event)
-                _outcome(result, fields)
-                if fields.get(STATUS, 200) >= 500:
-                    span.set_status(Status(StatusCode.ERROR, fields.get(ERROR_NAME)))
-            finally:
-                span.set_attributes(fields)
+        result = await handle(event)
+        _outcome(result, fields)
+        if fields.get(STATUS, 200) >= 500:
+            span.set_status(instruments.status(instruments.error, fields.get(ERROR_NAME)))
+    except Exception as exc:  # as `start_as_current_span` records it (dispatch never raises)
+        span.record_exception(exc)
+        span.set_status(instruments.status(instruments.error, f"{type(exc).__name__}: {exc}"))
+        raise
     finally:
+        span.set_attributes(fields)
+        instruments.detach(current)
+        span.end()
         _fields.reset(token)
     _measure(instruments, event, fields, (time.perf_counter() - start) * 1000)
     return result
@@ -161,19 +179,24 @@ async def observe_http(route: str, handle: Callable[[], Awaitable[T]]) -> T:
     token = _fields.set(fields)
     start = time.perf_counter()
     try:
-        with instruments.tracer.start_as_current_span(
-            f"HTTP {route}", kind=SpanKind.SERVER
-        ) as span:
-            try:
-                result = await handle()
-                fields[STATUS] = status = int(getattr(result, "status", 200))
-                body = getattr(result, "body", None)
-                if isinstance(body, dict) and isinstance(body.get("errorName"), str):
-                    fields[ERROR_NAME] = body["errorName"]
-                if status >= 500:
-                    span.set_status(Status(StatusCode.ERROR, fields.get(ERROR_NAME)))
-            finally:
-                span.set_attributes(fields)
+        span = instruments.tracer.start_span(f"HTTP {route}", kind=instruments.server)
+        current = instruments.attach(instruments.in_context(span))
+        try:
+            result = await handle()
+            fields[STATUS] = status = int(getattr(result, "status", 200))
+            body = getattr(result, "body", None)
+            if isinstance(body, dict) and isinstance(body.get("errorName"), str):
+                fields[ERROR_NAME] = body["errorName"]
+            if status >= 500:
+                span.set_status(instruments.status(instruments.error, fields.get(ERROR_NAME)))
+        except Exception as exc:
+            span.record_exception(exc)
+            span.set_status(instruments.status(instruments.error, f"{type(exc).__name__}: {exc}"))
+            raise
+        finally:
+            span.set_attributes(fields)
+            instruments.detach(current)
+            span.end()
     finally:
         _fields.reset(token)
     instruments.duration.record(
