@@ -27,6 +27,8 @@ from shared.core.events import (
     Result,
 )
 
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # made once, not per reply
+
 # The extension serializes the enum by name; accept its numeric form too.
 _DATA_TYPES = {
     "text": DataType.TEXT,
@@ -138,7 +140,7 @@ def render(result: Result) -> dict[str, Any] | None:
             out["groups"] = [str(topic) for topic in result.topics]  # a topic is a group
     elif isinstance(result, Reply):
         if result.frame is not None:
-            out["data"] = json.dumps(result.frame, separators=(",", ":"))
+            out["data"] = _ENCODE(result.frame)
             out["dataType"] = "json"
         elif result.states:
             out["data"] = ""

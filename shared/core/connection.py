@@ -34,20 +34,28 @@ class Context:
     from_states: bool = False  # the states copy served this event
 
 
+def context_from_states(registry: ChannelRegistry, states: dict[str, Any]) -> Context | None:
+    """The connection from its states copy when complete (the hot path: nothing to read)."""
+    copy = states.get(STATE_KEY)
+    if not isinstance(copy, dict) or "session" not in copy:
+        return None
+    channel = registry.get(str(copy.get("name")))
+    if channel is None:
+        return None
+    opening_data = copy.get("openingData") or {}
+    session = Session.model_validate(copy["session"]) if copy["session"] else None
+    opening = validate_opening_data(channel.opening_data_type, opening_data)
+    pending = tuple(copy.get("pending") or ())
+    return Context(channel, opening_data, opening, session, copy.get("state"), pending, True)
+
+
 async def load_context(
     registry: ChannelRegistry, store: ConnectionStore, channel_id: str, states: dict[str, Any]
 ) -> Context | None:
     """The connection of an event: from its states copy when complete, else from the table."""
-    copy = states.get(STATE_KEY)
-    if isinstance(copy, dict) and "session" in copy:  # hot path: nothing to read
-        channel = registry.get(str(copy.get("name")))
-        if channel is not None:
-            opening_data = copy.get("openingData") or {}
-            session = Session.model_validate(copy["session"]) if copy["session"] else None
-            opening = validate_opening_data(channel.opening_data_type, opening_data)
-            pending = tuple(copy.get("pending") or ())
-            state = copy.get("state")
-            return Context(channel, opening_data, opening, session, state, pending, True)
+    found_in_states = context_from_states(registry, states)
+    if found_in_states is not None:
+        return found_in_states
     record = await store.get(channel_id)
     if record is None:
         return None

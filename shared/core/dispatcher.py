@@ -8,12 +8,19 @@ Nothing raises out of `dispatch`, and the connection stays open.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
 from shared.core import telemetry
 from shared.core.channel import Channel, ChannelStatus
-from shared.core.connection import Context, dump_session, load_context, states_copy
+from shared.core.connection import (
+    Context,
+    context_from_states,
+    dump_session,
+    load_context,
+    states_copy,
+)
 from shared.core.errors import ChannelError, InternalServerError, NotFoundError, cause_of
 from shared.core.event_hub import EventHub, user_topic
 from shared.core.events import (
@@ -41,7 +48,7 @@ from shared.core.outbound import Outbound
 from shared.core.ratelimit import STATE_KEY as RATE_KEY
 from shared.core.ratelimit import RateLimit, take_all
 from shared.core.rules import Resolved
-from shared.core.services import Interaction, ServiceBuilder, Services
+from shared.core.services import ServiceBuilder, Services
 from shared.core.session import SESSION_KEY, Session, UserSession, check_user_id
 from shared.core.stores import ConnectionRecord, ConnectionStore
 from shared.core.transport import Transport
@@ -114,10 +121,11 @@ class Dispatcher:
         self.logger = logger
         self.strict = strict
 
-    async def dispatch(self, event: Event) -> Result:
+    def dispatch(self, event: Event) -> Awaitable[Result]:
+        """The event's result (awaitable; never raises): one frame less per event while off."""
         if telemetry.state.instruments is not None:
-            return await telemetry.observe_event(event, self._dispatch)
-        return await self._dispatch(event)
+            return telemetry.observe_event(event, self._dispatch)
+        return self._dispatch(event)
 
     async def _dispatch(self, event: Event) -> Result:
         try:
@@ -232,7 +240,9 @@ class Dispatcher:
     # -- message: route, check auth, validate, check permissions, run, reply -----------------
 
     async def message(self, event: MessageEvent) -> Reply:
-        ctx = await load_context(self.registry, self.store, event.channel_id, event.states)
+        ctx = context_from_states(self.registry, event.states) or await load_context(
+            self.registry, self.store, event.channel_id, event.states
+        )
         if ctx is None:
             gone = NotFoundError("this connection is not known (it may have closed): reconnect")
             return Reply(error_frame(None, None, gone))
@@ -362,24 +372,22 @@ class Dispatcher:
         return Call(route, services, channel, outbound, rules)
 
     async def _run(self, call: Call, data: Any, action: str, *, check: bool = True) -> Any:
-        services = call.services
-        interaction = Interaction(call.channel.name, action, data, services.user_session.get())
         needs_session = check and call.route.auth
-        unauthorized = (
-            f"'{action}' needs an authenticated session: authenticate first"
-            if needs_session
-            else None
-        )
         middleware = call.route.middleware
         if call.rules.middleware:
             middleware = (*call.rules.middleware, *middleware)
         return await invoke(
             call.route.func,
-            services,
+            call.services,
             data,
             middleware=middleware,
-            interaction=interaction,
-            unauthorized=unauthorized,
+            channel=call.channel.name,
+            action=action,
+            unauthorized=(
+                f"'{action}' needs an authenticated session: authenticate first"
+                if needs_session
+                else None
+            ),
             # Lifecycle handlers keep only their own checks: an app-wide rule for actions
             # (say, "a session is required") must not refuse every connect or disconnect.
             permissions=call.rules.permissions if check else (),

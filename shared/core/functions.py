@@ -88,23 +88,28 @@ class ChannelFunction:
         """Call the undecorated function: decorated functions stay plain functions."""
         return await self.handler(*args, **kwargs)
 
+    @functools.cached_property
+    def _validate(self) -> Callable[[Any], Any] | None:
+        # The core validator itself: TypeAdapter.validate_python's wrapper costs a call per event.
+        return self.input_adapter.validator.validate_python if self.input_adapter else None
+
     def validate_input(self, data: Any) -> Any:
         """The input as the annotation types it; `ValidationError` naming the fields if not."""
-        if self.input_adapter is None:
+        validate = self._validate
+        if validate is None:
             return data
         try:
-            return self.input_adapter.validate_python(data)
+            return validate(data)
         except pydantic.ValidationError as exc:
             raise validation_error("input", exc) from exc
 
-    async def invoke(self, services: Services, data: Any, session: Session | None) -> Any:
+    def invoke(self, services: Services, data: Any, session: Session | None) -> Awaitable[Any]:
+        """The handler's awaitable (not a coroutine of its own: one frame less per event)."""
         if self.kind is FunctionKind.CONNECT:
-            return await (
-                self.handler(services, session) if self.wants_session else self.handler(services)
-            )
+            return self.handler(services, session) if self.wants_session else self.handler(services)
         if self.wants_session:
-            return await self.handler(services, data, session)
-        return await self.handler(services, data)
+            return self.handler(services, data, session)
+        return self.handler(services, data)
 
     @functools.cached_property
     def output_adapter(self) -> TypeAdapter[Any] | None:

@@ -35,7 +35,6 @@ from shared.core.middleware import invoke
 from shared.core.outbound import Outbound
 from shared.core.ratelimit import RateLimit
 from shared.core.runtime import Runtime
-from shared.core.services import Interaction
 from shared.core.session import SESSION_KEY, Session, UserSession
 from shared.core.validation import opening_data_from_query, validate_opening_data
 from shared.core.wiring import ChannelDefinition
@@ -174,7 +173,8 @@ async def _call_function(
             services,
             data,
             middleware=(*rules.middleware, *fn.middleware),
-            interaction=Interaction(None, route, data, session),
+            channel=None,
+            action=route,
             unauthorized=unauthorized,
             permissions=rules.permissions,
         )
