@@ -102,6 +102,9 @@ class _AfterConnect:
         raise RuntimeError("set the channel state in on_connect, not on_connected")
 
 
+_AFTER_CONNECT = _AfterConnect()  # stateless: one for every on_connected call
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -339,7 +342,7 @@ class Dispatcher:
         sink: _StoreSink | _AfterConnect | None = (
             None
             if connecting
-            else _AfterConnect()
+            else _AFTER_CONNECT
             if after_connect
             else _StoreSink(
                 self.store,
@@ -368,7 +371,10 @@ class Dispatcher:
             channel=channel,
             event_hub=EventHub(outbound, self.store),
         )
-        outbound.services = services
+        if outbound.intercepts:
+            # Only frame middleware needs them. Set always, services -> channel -> outbound ->
+            # services would be a cycle: a dozen objects per event left to the cyclic GC.
+            outbound.services = services
         return Call(route, services, channel, outbound, rules)
 
     async def _run(self, call: Call, data: Any, action: str, *, check: bool = True) -> Any:

@@ -167,7 +167,8 @@ async def _call_function(
             user_session=UserSession(session),
             event_hub=EventHub(outbound, parts.store),
         )
-        outbound.services = services
+        if outbound.intercepts:  # only frame middleware needs them (and no cycle otherwise)
+            outbound.services = services
         result = await invoke(
             fn,
             services,

@@ -155,6 +155,10 @@ class ServiceBuilder:
         event_hub: EventHub | None = None,
     ) -> Services:
         """`event_hub`: this event's own view of the event hub (frame middleware, connect)."""
+        if channel is not None and (cls is None or cls is ChannelServices):
+            # the common case, every event of a channel function: no keyword dict to unpack
+            hub = event_hub or self.event_hub
+            return ChannelServices(logger, self.jwt, user_session, hub, self.database, channel)
         core: dict[str, Any] = {
             "logger": logger,
             "jwt": self.jwt,
