@@ -8,9 +8,10 @@ string) and `dataType` ("Text"/"Json"/"Binary"); disconnected adds `reason`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+from pydantic_core import to_json
 
 from shared.core.decoding import decode_json
 from shared.core.errors import BadRequestError
@@ -26,8 +27,6 @@ from shared.core.events import (
     Reply,
     Result,
 )
-
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # made once, not per reply
 
 # The extension serializes the enum by name; accept its numeric form too.
 _DATA_TYPES = {
@@ -140,7 +139,8 @@ def render(result: Result) -> dict[str, Any] | None:
             out["groups"] = [str(topic) for topic in result.topics]  # a topic is a group
     elif isinstance(result, Reply):
         if result.frame is not None:
-            out["data"] = _ENCODE(result.frame)
+            # pydantic's encoder (as the floor's model_dump_json): compact, UTF-8 as is
+            out["data"] = to_json(result.frame).decode()
             out["dataType"] = "json"
         elif result.states:
             out["data"] = ""

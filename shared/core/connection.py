@@ -14,7 +14,7 @@ from typing import Any
 from shared.core.errors import NotFoundError
 from shared.core.session import Session
 from shared.core.stores import ConnectionStore
-from shared.core.validation import validate_opening_data
+from shared.core.validation import validate_model, validate_opening_data
 from shared.core.wiring import ChannelDefinition, ChannelRegistry
 
 STATE_KEY = "channel"  # the connection state holding our copy of the record
@@ -43,7 +43,7 @@ def context_from_states(registry: ChannelRegistry, states: dict[str, Any]) -> Co
     if channel is None:
         return None
     opening_data = copy.get("openingData") or {}
-    session = Session.model_validate(copy["session"]) if copy["session"] else None
+    session = validate_model(Session, copy["session"]) if copy["session"] else None
     opening = validate_opening_data(channel.opening_data_type, opening_data)
     pending = tuple(copy.get("pending") or ())
     return Context(channel, opening_data, opening, session, copy.get("state"), pending, True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pydantic
 from pydantic import BaseModel
@@ -37,11 +38,26 @@ def opening_data_from_query(query: dict[str, list[str]]) -> dict[str, Any]:
     }
 
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+_validators: dict[type[BaseModel], Callable[[Any], Any]] = {}
+
+
+def validate_model(model: type[ModelT], data: Any) -> ModelT:
+    """`model.model_validate(data)` through the model's core validator, kept once built (a
+    `defer_build` model builds it on first use): the wrapper costs more than a small model."""
+    validate = _validators.get(model)
+    if validate is None:
+        valid = model.model_validate(data)
+        _validators[model] = model.__pydantic_validator__.validate_python
+        return valid
+    return validate(data)  # type: ignore[no-any-return]
+
+
 def validate_opening_data(model: type[BaseModel] | None, data: dict[str, Any]) -> Any:
     if model is None:
         return data
     try:
-        return model.model_validate(data)
+        return validate_model(model, data)
     except pydantic.ValidationError as exc:
         raise validation_error("opening data", exc) from exc
 
