@@ -59,7 +59,7 @@ log = channel_logger("channels")
 _LIFECYCLE = frozenset({"connect", "connected", "disconnect"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """One function call of an event, with the parts it changes."""
 
@@ -262,7 +262,8 @@ class Dispatcher:
             if key is None:
                 correlation = None  # on_message took it: its reply is its own
             action = str(value) if key else "message"
-            rate = take_all(_limits(ctx.channel, route, action), event.states.get(RATE_KEY))
+            if ctx.channel.rate_limit or route.rate_limit:  # no list to build when none
+                rate = take_all(_limits(ctx.channel, route, action), event.states.get(RATE_KEY))
             call = self._call(ctx, event.channel_id, route, action)
             result = await self._run(call, data, action)
             frame = reply_frame(key, value, result, correlation)
