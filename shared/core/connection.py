@@ -21,7 +21,7 @@ STATE_KEY = "channel"  # the connection state holding our copy of the record
 MAX_STATE_BYTES = 2048  # beyond this, the table alone holds the record
 
 
-@dataclass(slots=True)
+@dataclass(eq=False)  # internal to one event: never compared (one generated method less)
 class Context:
     """What an event knows of its connection: the record, from the states copy or the table."""
 

@@ -59,7 +59,7 @@ log = channel_logger("channels")
 _LIFECYCLE = frozenset({"connect", "connected", "disconnect"})
 
 
-@dataclass(slots=True)
+@dataclass(eq=False)  # internal to one event: never compared (one generated method less)
 class Call:
     """One function call of an event, with the parts it changes."""
 
