@@ -270,13 +270,16 @@ class Dispatcher:
             if call.outbound.intercepts:
                 frame = await call.outbound.final(frame)
         except ChannelError as exc:
-            self.logger.info(
-                "message on %s failed: %s %s%s",
-                event.channel_id,
-                exc.name,
-                exc.message,
-                cause_of(exc),
-            )
+            # A client's bad frame is common: its cause (a pydantic error, say) is formatted
+            # only when the record will be written.
+            if self.logger.isEnabledFor(logging.INFO):
+                self.logger.info(
+                    "message on %s failed: %s %s%s",
+                    event.channel_id,
+                    exc.name,
+                    exc.message,
+                    cause_of(exc),
+                )
             frame = error_frame(key, value, exc, correlation)
         except Exception:
             self.logger.exception("message handler failed on %s", event.channel_id)
