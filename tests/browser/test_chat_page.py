@@ -173,3 +173,25 @@ async def test_the_page_reconnects_after_a_drop_and_shows_each_message_once(
     await expect(messages(ada, "I am back")).to_have_count(1)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await bob.screenshot(path=SCREENSHOTS / "chat-after-reconnect.png")
+
+
+async def test_a_retried_message_shows_once_and_two_alike_messages_show_twice(
+    browser: Browser, stack: LocalStack
+) -> None:
+    ada = await join(browser, stack, "retry-room", "Ada")
+    bob = await join(browser, stack, "retry-room", "Bob")
+    # Bob's client retries a send with its id: stored once, published twice (at least once)
+    for _ in range(2):
+        await bob.evaluate("send({action: 'sendMessage', message: 'sent twice', id: 'retry-1'})")
+    await say(bob, "then this")
+    await expect(messages(ada, "then this")).to_have_count(1)  # both copies arrived before
+    await expect(messages(ada, "sent twice")).to_have_count(1)
+    await expect(messages(bob, "sent twice")).to_have_count(1)
+    # Two messages alike in all but their id (same sender, text, millisecond) are two lines.
+    twins = [
+        {"type": "message", "id": f"twin-{n}", "userId": "guest-x", "message": "alike"}
+        for n in (1, 2)
+    ]
+    for twin in twins:
+        await ada.evaluate("(m) => onFrame({...m, timestamp: 1700000000000})", twin)
+    await expect(messages(ada, "alike")).to_have_count(2)
