@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 import channels  # noqa: F401 - wires the app's channels
-from channels.chat import MESSAGE_KEYS, MESSAGES_TABLE, id_key, message_key
-from channels.models import RoomMessage
-from shared.core.database import Insert
+from channels.chat import MESSAGE_KEYS, MESSAGES_TABLE
 from shared.core.testing import ChannelCommunicator, ChannelTestEnvironment
+from tests.support import chat_rows
 
 SERVICE_MESSAGE_LIMIT = 1024 * 1024  # Azure Web PubSub's largest message
 
@@ -35,23 +34,7 @@ async def ask(client: ChannelCommunicator, frame: dict[str, Any]) -> Any:
 
 
 async def store(env: ChannelTestEnvironment, room: str, count: int, text: str) -> list[str]:
-    """`count` messages stored as sendMessage stores them (faster than its rate limit lets a
-    client send them), a millisecond apart; their ids, oldest first."""
-    ids = []
-    for n in range(count):
-        message = RoomMessage(id=f"{room}-{n}", message=text, user_id="ada", timestamp=1_000 + n)
-        row = {"room": room, **message.model_dump(by_alias=True)}
-        key = message_key(message.timestamp, message.id)
-        mine = {"userId": "ada", "timestamp": message.timestamp}
-        await env.database.transact(
-            MESSAGES_TABLE,
-            [
-                Insert(row, partition_key=room, row_key=key),
-                Insert(mine, partition_key=room, row_key=id_key(message.id)),
-            ],
-        )
-        ids.append(message.id)
-    return ids
+    return await chat_rows.store(env.database, room, count, text)
 
 
 async def every_page(client: ChannelCommunicator, limit: int) -> list[dict[str, Any]]:
