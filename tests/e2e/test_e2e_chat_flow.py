@@ -71,7 +71,13 @@ async def test_seed_flow_unauthorized_then_authenticated_send_reaches_the_other_
     }
     assert isinstance(sent["timestamp"], int)
 
-    expected = {"type": "message", "message": "hello room", "userId": ada.user_id, "name": "ada"}
+    expected = {
+        "type": "message",
+        "id": sent["id"],
+        "message": "hello room",
+        "userId": ada.user_id,
+        "name": "ada",
+    }
     bob_got, ada_got = await asyncio.gather(bob.broadcasts_exactly(1), ada.broadcasts_exactly(0))
     assert bob_got == [{**expected, "timestamp": sent["timestamp"]}]
     assert ada_got == []  # never the sender
@@ -81,6 +87,7 @@ async def test_seed_flow_unauthorized_then_authenticated_send_reaches_the_other_
         "action": "history",
         "messages": [{**expected, "timestamp": sent["timestamp"]}],
         "more": False,
+        "next": None,
     }
     assert ada.frames[0]["errorName"] == "UnauthorizedError"  # nothing arrived out of order
     await ada.close()
