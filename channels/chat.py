@@ -142,36 +142,41 @@ async def send_message(
     (at-least-once: receivers drop a message whose id they have seen)."""
     room = services.channel.opening_data.room
     message_id = data.id or uuid.uuid4().hex
+    at_us = time.time_ns() // 1000  # the key orders by microsecond, the client sees ms
     sent = RoomMessage(
         id=message_id,
         message=data.message,
         user_id=session.user_id,
         name=session.name,
-        timestamp=now_ms(),
+        timestamp=at_us // 1000,
     )
-    row = {"room": room, **sent.model_dump(by_alias=True)}
-    mine = {"userId": session.user_id, "timestamp": sent.timestamp}
     try:
-        await services.database.transact(
-            MESSAGES_TABLE,
-            [
-                Insert(row, partition_key=room, row_key=message_key(sent.timestamp, message_id)),
-                Insert(mine, partition_key=room, row_key=id_key(message_id)),
-            ],
-        )
+        await services.database.transact(MESSAGES_TABLE, message_rows(room, sent, at_us))
     except ConflictError:  # the id is stored: a retry, or someone else's id
         sent = await _first_try(services.database, room, message_id, session.user_id)
     await services.event_hub.publish(room_topic(room), services.channel.channel_id, sent)
     return MessageSent(id=message_id, message=sent.message, timestamp=sent.timestamp)
 
 
-def message_key(timestamp: int, message_id: str) -> str:
-    """A message's row key: newest first, then its id (so a history cursor names it)."""
-    return MESSAGE_KEYS + newest_first_key(timestamp * 1000, suffix=message_id)
+def message_rows(room: str, message: RoomMessage, at_us: int) -> list[Insert]:
+    """A message's two rows in its room's partition, written together: the message under a
+    newest-first key, and its id row (taken: a retry, or another user's id). Each holds the
+    message's key, which history's cursor and a retry's read need."""
+    key = MESSAGE_KEYS + newest_first_key(at_us, suffix=message.id)
+    return [
+        Insert(
+            {"room": room, **message.model_dump(by_alias=True), "key": key},
+            partition_key=room,
+            row_key=key,
+        ),
+        Insert(
+            {"userId": message.user_id, "key": key}, partition_key=room, row_key=id_key(message.id)
+        ),
+    ]
 
 
 def id_key(message_id: str) -> str:
-    """The row key of a message's id row, beside the messages and outside their key range."""
+    """The row key of a message's id row: beside the messages, outside their key range."""
     return ID_KEYS + message_id
 
 
@@ -180,8 +185,7 @@ async def _first_try(db: Database, room: str, message_id: str, user_id: str) -> 
     claim = await db.get(MESSAGES_TABLE, room, id_key(message_id))
     stored = None
     if claim is not None and claim.get("userId") == user_id:
-        key = message_key(claim["timestamp"], message_id)
-        stored = await db.get(MESSAGES_TABLE, room, key)
+        stored = await db.get(MESSAGES_TABLE, room, claim["key"])
     if stored is None:
         raise ConflictError(f"message id {message_id!r} is taken in this room; send a new one")
     return RoomMessage.model_validate(stored)
@@ -214,21 +218,21 @@ async def history(services: ChannelServices[Room], data: HistoryRequest) -> Hist
     rows = await services.database.latest(  # one more than asked: are there older ones?
         MESSAGES_TABLE, room, data.limit + 1, prefix=MESSAGE_KEYS, after=data.before
     )
-    newest_first = [RoomMessage.model_validate(row) for row in reversed(rows)]
+    newest_first = list(reversed(rows))
     page: list[RoomMessage] = []
     size = 0
-    for message in newest_first[: data.limit]:
+    for row in newest_first[: data.limit]:
+        message = RoomMessage.model_validate(row)
         # as the trigger sends it (ASCII-escaped JSON: an emoji is 12 bytes), the worst case
         size += len(json.dumps(message.model_dump(by_alias=True, mode="json"))) + 1
         if size > HISTORY_REPLY_BYTES and page:
             break
         page.append(message)
     more = len(page) < len(newest_first)
-    last = page[-1] if more else None
     return History(
         messages=page[::-1],
         more=more,
-        next=message_key(last.timestamp, last.id) if last else None,
+        next=str(newest_first[len(page) - 1]["key"]) if more else None,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables.aio import TableServiceClient
 
-from channels.chat import id_key, message_key
+from channels.chat import id_key
 from devstack.rest_recorder import RestRecorder
 from shared.core.jwt_service import JwtService
 from tests.conftest import JWT_SECRET
@@ -139,13 +139,14 @@ async def test_seed_client_flow(
     # the message row and its id row, in the room's partition (Int64 comes back from the SDK
     # as an EntityProperty)
     stored = {r["RowKey"]: r for r in rows}
-    row = stored[message_key(sent["timestamp"], sent["id"])]
+    id_row = stored[id_key(sent["id"])]
+    row = stored[id_row["key"]]
     assert (row["message"], row["userId"], row["timestamp"].value) == (
         "Hello",
         "alice",
         sent["timestamp"],
     )
-    assert stored[id_key(sent["id"])]["userId"] == "alice"
+    assert id_row["userId"] == "alice"
 
     # disconnect removes the record, and a repeated disconnected event is harmless
     assert (

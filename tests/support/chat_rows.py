@@ -3,9 +3,9 @@ send them, on any `Database` (memory or Table Storage)."""
 
 from __future__ import annotations
 
-from channels.chat import MESSAGES_TABLE, id_key, message_key
+from channels.chat import MESSAGES_TABLE, message_rows
 from channels.models import RoomMessage
-from shared.core.database import Database, Insert
+from shared.core.database import Database
 
 
 async def store(db: Database, room: str, count: int, text: str, user: str = "ada") -> list[str]:
@@ -14,14 +14,6 @@ async def store(db: Database, room: str, count: int, text: str, user: str = "ada
     ids = []
     for n in range(count):
         message = RoomMessage(id=f"{room}-{n}", message=text, user_id=user, timestamp=1_000 + n)
-        row = {"room": room, **message.model_dump(by_alias=True)}
-        mine = {"userId": user, "timestamp": message.timestamp}
-        await db.transact(
-            MESSAGES_TABLE,
-            [
-                Insert(row, partition_key=room, row_key=message_key(message.timestamp, message.id)),
-                Insert(mine, partition_key=room, row_key=id_key(message.id)),
-            ],
-        )
+        await db.transact(MESSAGES_TABLE, message_rows(room, message, message.timestamp * 1000))
         ids.append(message.id)
     return ids

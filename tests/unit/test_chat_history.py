@@ -3,7 +3,9 @@ under Web PubSub's 1 MB message limit; a forged cursor is a 422 and reaches no o
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 from typing import Any
 
 import pytest
@@ -137,3 +139,21 @@ async def test_history_shows_messages_and_never_their_id_rows() -> None:
     reply = await ask(ada, {"action": "history"})
     assert [m["id"] for m in reply["messages"]] == ["general-0", "general-1", "general-2"]
     assert len(await env.database.latest(MESSAGES_TABLE, "general", 10, prefix=MESSAGE_KEYS)) == 3
+
+
+async def test_messages_sent_in_one_millisecond_come_back_in_the_order_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = ChannelTestEnvironment()
+    ada = await joined(env, "ada", "general")
+    start = time.time_ns() // 1_000_000 * 1_000_000
+    ticks = itertools.count()
+    monkeypatch.setattr(time, "time_ns", lambda: start + next(ticks) * 1_000)  # 1 µs a call
+    ids = ["aa", "bb", "cc", "dd"]  # in one ms, a key by id alone would put "aa" newest
+    for message_id in ids:
+        sent = await ask(ada, {"action": "sendMessage", "message": message_id, "id": message_id})
+        assert sent["timestamp"] == start // 1_000_000  # all in one millisecond
+    monkeypatch.undo()
+    first = await ask(ada, {"action": "history", "limit": 2})
+    older = await ask(ada, {"action": "history", "limit": 2, "before": first["next"]})
+    assert [m["id"] for m in older["messages"] + first["messages"]] == ids
