@@ -15,7 +15,10 @@ from azure.messaging.webpubsubservice.aio import WebPubSubServiceClient
 from playwright.async_api import Browser, Page, Route, expect
 
 from devstack.stack import LocalStack
+from shared.azure.database import TableDatabase
+from shared.azure.tables import TableStorage
 from tests.conftest import STACK_SETTINGS
+from tests.support import chat_rows
 from tests.support.chromium import (
     errors_are_readable,
     launch,
@@ -195,3 +198,27 @@ async def test_a_retried_message_shows_once_and_two_alike_messages_show_twice(
     for twin in twins:
         await ada.evaluate("(m) => onFrame({...m, timestamp: 1700000000000})", twin)
     await expect(messages(ada, "alike")).to_have_count(2)
+
+
+async def test_earlier_messages_pages_back_to_the_first_message_then_says_there_are_none(
+    browser: Browser, stack: LocalStack
+) -> None:
+    assert stack.storage_connection_string is not None
+    storage = TableStorage.from_connection_string(stack.storage_connection_string)
+    try:  # faster than the rate limit lets a page send them
+        ids = await chat_rows.store(TableDatabase(storage), "paging-room", 120, "old news")
+    finally:
+        await storage.aclose()
+    ada = await join(browser, stack, "paging-room", "Ada")
+    lines = ada.get_by_test_id("chat-message")
+    await expect(lines).to_have_count(50)  # the newest 50 on joining
+    earlier = ada.get_by_test_id("history")
+    for shown in (100, 120):
+        await earlier.click()
+        await expect(lines).to_have_count(shown)
+    await expect(earlier).to_have_text("No earlier messages")
+    await expect(earlier).to_be_disabled()
+    # oldest first, top to bottom, each message once
+    assert await lines.evaluate_all("(ls) => ls.map((l) => l.dataset.id)") == ids
+    notes = ada.get_by_test_id("history-note")
+    await expect(notes.first).to_have_text("20 earlier messages:")  # the oldest page, on top
