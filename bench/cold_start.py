@@ -4,8 +4,9 @@ A serverless app pays its import on every cold start. The peer is the floor no a
 stack can go under: a fresh interpreter importing azure.functions, the Web PubSub and Tables
 async clients, pydantic's BaseModel and Field, and PyJWT. (`import pydantic` alone loads
 almost nothing: pydantic 2 imports its parts when first named. Declaring one model with one
-field loads BaseModel and the field machinery, Field's modules, so the floor loads them too.) The two are timed in turn (A B A B ...), each in a new
-process, and the ratio of the medians is the figure.
+field loads BaseModel and the field machinery, Field's modules, so the floor loads them too.)
+The two are timed in turn (A B A B ...), each in a new process, and the ratio of the medians
+is the figure.
 
     python -m bench.cold_start [--runs 9]
 """
