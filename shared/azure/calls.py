@@ -23,6 +23,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class CallPolicy:
+    """How long a call to the service may take, and how often it is retried."""
+
     connection_timeout: float = 2.0  # seconds to open a connection
     read_timeout: float = 3.0  # seconds of silence on a response
     retry_total: int = 2  # retries after the first try (connection resets, 5xx, 429)

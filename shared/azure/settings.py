@@ -42,6 +42,8 @@ EMULATOR_CONNECTION_STRING = "Endpoint=http://localhost:8080;AccessKey=ABCDEFGHI
 
 @dataclass(frozen=True)
 class Settings:
+    """The app settings the runtime reads (from the environment)."""
+
     storage_connection: str | None
     storage_account_name: str | None
     webpubsub_connection: str | None

@@ -43,6 +43,8 @@ def _check(topic: str) -> str:
 
 @dataclass(frozen=True)
 class Member:
+    """One user subscribed to a topic (`event_hub.members`)."""
+
     user_id: str
     connections: int  # how many of the user's connections are subscribed
     name: str | None = None  # the display name, when a session carries one

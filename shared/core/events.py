@@ -15,6 +15,8 @@ class DataType(Enum):
 
 @dataclass(frozen=True)
 class ConnectEvent:
+    """A client asks to connect: its connection URL's query, before the socket opens."""
+
     channel_id: str
     query: dict[str, list[str]]
     user_id: str | None = None
@@ -24,6 +26,8 @@ class ConnectEvent:
 
 @dataclass(frozen=True)
 class ConnectedEvent:
+    """The connection is open (the service ignores the answer)."""
+
     channel_id: str
     user_id: str | None = None
     states: dict[str, Any] = field(default_factory=dict)
@@ -31,6 +35,8 @@ class ConnectedEvent:
 
 @dataclass(frozen=True)
 class MessageEvent:
+    """A frame from the client: its text and how the service typed it."""
+
     channel_id: str
     data: str | bytes
     data_type: DataType
@@ -40,6 +46,8 @@ class MessageEvent:
 
 @dataclass(frozen=True)
 class DisconnectedEvent:
+    """The connection closed, for the reason the service gives."""
+
     channel_id: str
     reason: str | None = None
     user_id: str | None = None

@@ -79,6 +79,8 @@ class HttpRoute:
 
 @dataclass(frozen=True)
 class HttpResult:
+    """What an HTTP function answers: a status and a JSON body."""
+
     status: int
     body: Any = None  # JSON-able; None means no body
 

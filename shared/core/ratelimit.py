@@ -24,6 +24,8 @@ _FORMAT = re.compile(r"^\s*(\d+)\s*/\s*(\d*(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
 
 @dataclass(frozen=True)
 class RateLimit:
+    """`count` calls per `period` seconds (GCRA)."""
+
     count: int
     period: float  # seconds
 

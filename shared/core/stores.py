@@ -19,6 +19,8 @@ connect -> connected handshake fits well inside); see shared/core/sweep.py."""
 
 @dataclass(frozen=True)
 class ConnectionRecord:
+    """What is kept of one connection between its events."""
+
     channel_id: str
     channel: str
     opening_data: dict[str, Any]

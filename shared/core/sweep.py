@@ -33,6 +33,8 @@ log = logging.getLogger("channels.sweep")
 
 @dataclass(frozen=True)
 class SweepResult:
+    """What one sweep of the connection records did."""
+
     checked: int
     removed: int
     failed: int

@@ -45,6 +45,8 @@ class Route:
 
 @dataclass(frozen=True)
 class ChannelDefinition:
+    """A wired channel: its routes and rules, checked and resolved at import."""
+
     name: str
     route: str
     auth: bool
