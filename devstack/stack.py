@@ -152,7 +152,7 @@ class LocalStack:
             *("-m", "devstack.funchost", "--port", str(self.host_port), "--app", self.app),
         ]
         if self.webhook_key:
-            host += ["--webhook-key", self.webhook_key]
+            host.append(f"--webhook-key={self.webhook_key}")  # a key may begin with "-"
         if self.settings_file:
             host += ["--settings", self.settings_file]
         for name, value in self.host_settings().items():

@@ -21,6 +21,8 @@ import aiohttp
 import pytest
 
 from devstack.azurite import AZURITE_BIN, free_port, listening
+from devstack.funchost.__main__ import parse_args
+from devstack.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_azurite = pytest.mark.skipif(not AZURITE_BIN.exists(), reason="npm ci has not been run")
@@ -272,3 +274,10 @@ def test_a_failing_test_that_used_the_stack_shows_its_log_folder(tmp_path: Path)
         assert log_dir.is_dir()  # kept, because the test failed
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def test_a_webhook_key_that_begins_with_a_dash_reaches_the_host() -> None:
+    # secrets.token_urlsafe makes one about once in 64: every stack test then failed to start
+    stack = LocalStack(azurite=False, webhook_key="-starts-with-a-dash")
+    host = dict(stack._commands())["funchost"]
+    assert parse_args(host[3:]).webhook_key == "-starts-with-a-dash"
