@@ -6,7 +6,10 @@ emulator -> CloudEvent to the Functions host -> dispatcher -> reply frame -> cli
 round trips/s over the whole run and the p50/p99 round-trip latency. Loopback only; the
 figures depend on the machine, nothing is asserted about them.
 
-    python -m bench.stack_echo [--clients 50] [--messages 20]
+    python -m bench.stack_echo [--clients 50] [--messages 20] [--vs-socketio]
+
+`--vs-socketio` runs the same echo on python-socketio right after (bench/socketio_peer.py) and
+prints the ratio of the two throughputs, both measured in this run.
 """
 
 from __future__ import annotations
@@ -117,11 +120,23 @@ def main(argv: list[str] | None = None) -> EchoFigures:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--messages", type=int, default=20, help="round trips per client")
+    parser.add_argument(
+        "--vs-socketio", action="store_true", help="the same echo on python-socketio, and the ratio"
+    )
     args = parser.parse_args(argv)
     with LocalStack() as stack:
         figures = asyncio.run(run(stack.host_url, args.clients, args.messages))
         stack.check()
     report(figures)
+    if args.vs_socketio:
+        from bench import socketio_peer  # imported only when asked: python-socketio is dev-only
+
+        with socketio_peer.server() as url:
+            peer = asyncio.run(socketio_peer.echo(url, args.clients, args.messages))
+        print(
+            f"  vs python-socketio: {figures.per_second / peer.per_second:.2f}x "
+            f"({figures.per_second:,.0f} vs {peer.per_second:,.0f} msgs/s, same run)"
+        )
     return figures
 
 

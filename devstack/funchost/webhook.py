@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hmac
 import logging
 import os
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from devstack.funchost import wps_protocol as wps
+from devstack.funchost.admin import key_matches
 from devstack.funchost.host import FunctionHost
 from devstack.funchost.invoke import invocation_label
 from devstack.funchost.jsonwriter import indented
@@ -35,7 +35,6 @@ from devstack.funchost.wps_response import ServiceReply, build_reply
 log = logging.getLogger("devstack.funchost")
 TRIGGER_TYPE = "webPubSubTrigger"
 _NOT_SUPPORTED = "Message data only supports text, binary, json. Current value is: "
-KEY_HEADER = "x-functions-key"
 # The longest a request is held for a raising function (the host's own functionTimeout bound).
 HANG_LIMIT_SECONDS = 600.0
 _DATA_TYPES = {
@@ -87,16 +86,16 @@ async def _hold_until_caller_leaves(request: web.Request) -> None:
 
 
 class WebPubSubWebhook:
-    def __init__(self, host: FunctionHost, key: str | None = None) -> None:
+    def __init__(
+        self, host: FunctionHost, key: str | None = None, master_key: str | None = None
+    ) -> None:
         self.host = host
         self.key = key
+        self.master_key = master_key
         self.functions = [s for s in host.specs if s.trigger.type == TRIGGER_TYPE]
 
     def _authorized(self, request: web.Request) -> bool:
-        if not self.key:
-            return True
-        given = request.query.get("code") or request.headers.get(KEY_HEADER) or ""
-        return hmac.compare_digest(given.encode(), self.key.encode())
+        return not self.key or key_matches(request, self.key, self.master_key)
 
     @staticmethod
     def _access() -> wps.ServiceAccess | None:
