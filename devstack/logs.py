@@ -31,8 +31,16 @@ _SECRETS = [
 ]
 
 
+# Every pattern above needs one of these (lower-cased); a line with none is written as it is,
+# so the common line (an invocation's) costs one pass instead of seven regex scans.
+_MARKERS = ("eyj", "token", "code=", "sig=", "sha256=", "key", "bearer", "authorization")
+
+
 def redact(text: str) -> str:
     """`text` with every access token, signature and key replaced by <hidden>."""
+    lowered = text.lower()
+    if not any(marker in lowered for marker in _MARKERS):
+        return text
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text
