@@ -186,8 +186,12 @@ class ConnectionContext:
         }
 
 
-def parse_context(headers: Mapping[str, Sequence[str]]) -> ConnectionContext:
+def parse_context(
+    headers: Mapping[str, Sequence[str]], shown: dict[str, list[str]] | None = None
+) -> ConnectionContext:
     """Headers (lower-cased name -> values, in arrival order) -> ConnectionContext.
+
+    `shown` becomes `connectionContext.headers` (default: none).
 
     Raises BadRequest for a missing or repeated required header or a malformed state.
     """
@@ -217,7 +221,7 @@ def parse_context(headers: Mapping[str, Sequence[str]]) -> ConnectionContext:
         signature=",".join(signatures) if signatures else None,
         origin=",".join(origins),
         states=decode_states(single(STATE_HEADER, required=False)),
-        headers={},
+        headers=shown if shown is not None else {},
     )
 
 

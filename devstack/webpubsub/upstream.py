@@ -56,7 +56,7 @@ def merge_states(current: str | None, update: str | None) -> str | None:
     (`{key: base64(json(value))}`), keys merge; otherwise the new value replaces the old,
     as the service does with an opaque state. An empty value clears the state.
     """
-    if update is None:
+    if update is None or update == current:  # the same states again (each event's answer)
         return current
     if not update:
         return None
