@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -50,11 +51,11 @@ class FunctionSpec:
     is_async: bool
     params: tuple[str, ...]
 
-    @property
+    @functools.cached_property
     def inputs(self) -> tuple[BindingSpec, ...]:
         return tuple(b for b in self.bindings if b.direction == "in" and b is not self.trigger)
 
-    @property
+    @functools.cached_property
     def outputs(self) -> tuple[BindingSpec, ...]:
         return tuple(b for b in self.bindings if b.direction != "in")
 
