@@ -5,7 +5,7 @@ connections. aiohttp's client did the same at about four times the CPU a request
 of `bench.stack_echo`: a third of the emulator's time); this one does only what the events
 need: a request with a body, an answer with a status, headers and a body (Content-Length,
 chunked, or to the end of the connection), `Connection: close` honoured, http and https.
-Everything that goes wrong is an HttpError; the caller bounds the wait.
+Everything that goes wrong is an HttpError, a late answer a TimeoutError.
 """
 
 from __future__ import annotations
@@ -78,14 +78,22 @@ class Http1Client:
     _tls: ssl.SSLContext | None = None
 
     async def request(
-        self, method: str, url: str, headers: dict[str, str], body: bytes = b""
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes = b"",
+        answer_within: float | None = None,
     ) -> HttpResponse:
+        """Send and read the answer; `answer_within` (seconds) bounds the answer, counted
+        from the send (the connect has its own `connect_timeout`): TimeoutError past it."""
         origin, target = _origin_and_target(url)
         connection = await self._connection(origin)
         try:
-            response, reusable = await self._exchange(
-                connection, origin, method, target, headers, body
-            )
+            async with asyncio.timeout(answer_within):
+                response, reusable = await self._exchange(
+                    connection, origin, method, target, headers, body
+                )
         except BaseException:
             connection.close()  # a half-read answer leaves the connection unusable
             raise

@@ -111,8 +111,7 @@ class UpstreamClient:
         self, method: str, url: str, headers: dict[str, str], body: bytes = b""
     ) -> HttpResponse:
         """One request, its answer within the timeout (counted from when it is sent)."""
-        async with asyncio.timeout(self.timeout):
-            return await self._http.request(method, url, headers, body)
+        return await self._http.request(method, url, headers, body, self.timeout)
 
     async def validate(self, url: str) -> None:
         """The abuse-protection handshake, once per URL (retried after a failure)."""

@@ -138,3 +138,14 @@ async def test_an_unreachable_handler_is_an_http_error() -> None:
         await client.request("POST", "http://127.0.0.1:9/x", {}, b"")
     with pytest.raises(HttpError, match="not an http"):
         await client.request("POST", "ftp://127.0.0.1/x", {}, b"")
+
+
+async def test_a_late_answer_is_a_timeout_and_its_connection_is_not_reused(
+    serve: Serve,
+) -> None:
+    _, url = await serve(lambda _r: b"HTTP/1.1 200 OK\r\n")  # the rest never comes
+    client = Http1Client(connect_timeout=5)
+    with pytest.raises(TimeoutError):
+        await client.request("POST", url, {}, b"", answer_within=0.2)
+    assert client._idle == {}
+    client.close()
