@@ -8,6 +8,7 @@ in on receives nothing.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -33,7 +34,7 @@ from channels.models import (
     Token,
     Welcome,
 )
-from shared.core.database import Database, newest_first_key
+from shared.core.database import Database, Insert, newest_first_key
 from shared.core.errors import ConflictError, ForbiddenError, UnauthorizedError
 from shared.core.functions import (
     Docs,
@@ -46,11 +47,12 @@ from shared.core.services import ChannelServices, Interaction, Next, Services
 from shared.core.session import Session
 from shared.core.wiring import wire_channel
 
-MESSAGES_TABLE = "messages"
+MESSAGES_TABLE = "messages"  # per room: the messages (msg-...) and their ids (id-...)
+MESSAGE_KEYS = "msg-"
+ID_KEYS = "id-"
 HISTORY_REPLY_BYTES = 900_000  # a reply's messages stay well under the service's 1 MB
 BROADCASTER_ROLES = frozenset({"admin", "moderator"})  # guests cannot broadcast
 JOINED = "joined"  # the session's note of the room it joined, so a leave is told only then
-MESSAGE_IDS_TABLE = "messageIds"  # per room, one row per message id: its row key, published?
 
 
 def room_topic(room: str) -> str:
@@ -135,46 +137,58 @@ async def members(services: ChannelServices[Room], data: MembersRequest) -> Memb
 async def send_message(
     services: ChannelServices[Room], data: ChatMessage, session: Session
 ) -> MessageSent:
-    """Store, then publish. A retry with the same id after a failure stores nothing twice and
-    finishes what the first try left undone; after a success it only replies again."""
+    """Store the message and its id in one transaction, then publish. A retry with the same
+    id stores nothing twice: it answers with the first try's message and publishes it again
+    (at-least-once: receivers drop a message whose id they have seen)."""
     room = services.channel.opening_data.room
     message_id = data.id or uuid.uuid4().hex
-    claim = await _claim(services.database, room, message_id, session.user_id)
+    at_us = time.time_ns() // 1000  # the key orders by microsecond, the client sees ms
     sent = RoomMessage(
+        id=message_id,
         message=data.message,
         user_id=session.user_id,
         name=session.name,
-        timestamp=claim["timestamp"],
+        timestamp=at_us // 1000,
     )
-    if not claim["published"]:
-        row = {"room": room, "id": message_id, **sent.model_dump(by_alias=True)}
-        await services.database.upsert(
-            MESSAGES_TABLE, row, partition_key=room, row_key=claim["rowKey"]
-        )
-        await services.event_hub.publish(room_topic(room), services.channel.channel_id, sent)
-        await services.database.merge(
-            MESSAGE_IDS_TABLE, {"published": True}, partition_key=room, row_key=message_id
-        )
+    try:
+        await services.database.transact(MESSAGES_TABLE, message_rows(room, sent, at_us))
+    except ConflictError:  # the id is stored: a retry, or someone else's id
+        sent = await _first_try(services.database, room, message_id, session.user_id)
+    await services.event_hub.publish(room_topic(room), services.channel.channel_id, sent)
     return MessageSent(id=message_id, message=sent.message, timestamp=sent.timestamp)
 
 
-async def _claim(db: Database, room: str, message_id: str, user_id: str) -> dict[str, Any]:
-    """The message's first-store record: its time and row key (newest first, then the id)."""
-    now_us = time.time_ns() // 1000  # the key orders by microsecond, the client sees ms
-    claim = {
-        "rowKey": newest_first_key(now_us, suffix=message_id),
-        "timestamp": now_us // 1000,
-        "userId": user_id,
-        "published": False,
-    }
-    try:
-        await db.insert(MESSAGE_IDS_TABLE, claim, partition_key=room, row_key=message_id)
-        return claim
-    except ConflictError:
-        earlier = await db.get(MESSAGE_IDS_TABLE, room, message_id)
-    if earlier is None or earlier.get("userId") != user_id:
+def message_rows(room: str, message: RoomMessage, at_us: int) -> list[Insert]:
+    """A message's two rows in its room's partition, written together: the message under a
+    newest-first key, and its id row (taken: a retry, or another user's id). Each holds the
+    message's key, which history's cursor and a retry's read need."""
+    key = MESSAGE_KEYS + newest_first_key(at_us, suffix=message.id)
+    return [
+        Insert(
+            {"room": room, **message.model_dump(by_alias=True), "key": key},
+            partition_key=room,
+            row_key=key,
+        ),
+        Insert(
+            {"userId": message.user_id, "key": key}, partition_key=room, row_key=id_key(message.id)
+        ),
+    ]
+
+
+def id_key(message_id: str) -> str:
+    """The row key of a message's id row: beside the messages, outside their key range."""
+    return ID_KEYS + message_id
+
+
+async def _first_try(db: Database, room: str, message_id: str, user_id: str) -> RoomMessage:
+    """The message stored under this id, when this user stored it."""
+    claim = await db.get(MESSAGES_TABLE, room, id_key(message_id))
+    stored = None
+    if claim is not None and claim.get("userId") == user_id:
+        stored = await db.get(MESSAGES_TABLE, room, claim["key"])
+    if stored is None:
         raise ConflictError(f"message id {message_id!r} is taken in this room; send a new one")
-    return earlier
+    return RoomMessage.model_validate(stored)
 
 
 @channel_func(
@@ -193,20 +207,33 @@ async def send_direct(
     return Sent(message=direct.message, timestamp=direct.timestamp)
 
 
-@channel_func(auth=True, docs=Docs(summary="The room's last messages, oldest first", tags=["chat"]))
+@channel_func(
+    auth=True,
+    docs=Docs(summary="A page of the room's messages, oldest first", tags=["chat"]),
+)
 async def history(services: ChannelServices[Room], data: HistoryRequest) -> History:
+    """The newest `limit` messages before the cursor `before` (the newest of all without
+    one) that fit in HISTORY_REPLY_BYTES; `next` is the cursor of the older page, if any."""
     room = services.channel.opening_data.room
-    rows = await services.database.latest(MESSAGES_TABLE, room, data.limit)
-    messages = [RoomMessage.model_validate(row) for row in rows]
-    # Bounded by bytes as well as count: Web PubSub refuses a message over 1 MB. The newest
-    # messages are kept; `more` says older ones were left out.
-    kept, size = 0, 0
-    for message in reversed(messages):
-        size += len(message.model_dump_json(by_alias=True).encode()) + 1
-        if size > HISTORY_REPLY_BYTES:
+    rows = await services.database.latest(  # one more than asked: are there older ones?
+        MESSAGES_TABLE, room, data.limit + 1, prefix=MESSAGE_KEYS, after=data.before
+    )
+    newest_first = list(reversed(rows))
+    page: list[RoomMessage] = []
+    size = 0
+    for row in newest_first[: data.limit]:
+        message = RoomMessage.model_validate(row)
+        # as the trigger sends it (ASCII-escaped JSON: an emoji is 12 bytes), the worst case
+        size += len(json.dumps(message.model_dump(by_alias=True, mode="json"))) + 1
+        if size > HISTORY_REPLY_BYTES and page:
             break
-        kept += 1
-    return History(messages=messages[len(messages) - kept :], more=kept < len(messages))
+        page.append(message)
+    more = len(page) < len(newest_first)
+    return History(
+        messages=page[::-1],
+        more=more,
+        next=str(newest_first[len(page) - 1]["key"]) if more else None,
+    )
 
 
 @func(
@@ -226,7 +253,11 @@ async def broadcast_to_room(services: Services, data: Broadcast, session: Sessio
             + (f"the role '{session.role}'" if session.role else "no role")
         )
     message = RoomMessage(
-        message=data.message, user_id=session.user_id, name=session.name, timestamp=now_ms()
+        id=uuid.uuid4().hex,  # not stored: an id for receivers all the same
+        message=data.message,
+        user_id=session.user_id,
+        name=session.name,
+        timestamp=now_ms(),
     )
     await services.event_hub.publish(room_topic(data.room), None, message)  # None: everyone
 

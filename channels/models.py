@@ -66,9 +66,13 @@ class MessageSent(Model):
 
 
 class RoomMessage(Model):
-    """What every other member of the room receives: `userId` says who, `name` is for show."""
+    """What every other member of the room receives: `userId` says who, `name` is for show.
+
+    `id` is the message's id: a retried sendMessage publishes the same message again
+    (at-least-once), so a receiver drops a message whose id it has shown."""
 
     type: Literal["message"] = "message"
+    id: str
     message: str
     user_id: str
     name: str | None = Field(default=None, exclude_if=lambda v: v is None)  # display only
@@ -90,14 +94,23 @@ class Direct(Model):
     timestamp: int
 
 
+# A history cursor: opaque to clients (it is where the page ended in the room's messages).
+CURSOR = r"^msg-[0-9]{16}-[A-Za-z0-9_-]{1,64}$"
+
+
 class HistoryRequest(Model):
     limit: int = Field(default=50, ge=1, le=200)
+    # `next` of an earlier reply: the page of messages older than that one's
+    before: str | None = Field(default=None, max_length=90, pattern=CURSOR)
 
 
 class History(Model):
+    """A page of the room's messages, oldest first: at most `limit`, and under the service's
+    1 MB message limit."""
+
     messages: list[RoomMessage]
-    # True when older messages were left out to keep the reply under the service's 1 MB limit
-    more: bool = False
+    more: bool = False  # older messages exist: ask again with `before: next`
+    next: str | None = None  # the cursor of the next older page; null on the oldest
 
 
 class Broadcast(Model):

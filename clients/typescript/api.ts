@@ -59,12 +59,16 @@ export interface GuestLogin {
   name: string;
 }
 
+/** A page of the room's messages, oldest first: at most `limit`, and under the service's
+1 MB message limit. */
 export interface History {
   messages: Array<RoomMessage>;
   more?: boolean;
+  next?: string | null;
 }
 
 export interface HistoryRequest {
+  before?: string | null;
   limit?: number;
 }
 
@@ -128,8 +132,12 @@ export interface Room {
   room: string;
 }
 
-/** What every other member of the room receives: `userId` says who, `name` is for show. */
+/** What every other member of the room receives: `userId` says who, `name` is for show.
+
+`id` is the message's id: a retried sendMessage publishes the same message again
+(at-least-once), so a receiver drops a message whose id it has shown. */
 export interface RoomMessage {
+  id: string;
   message: string;
   name?: string | null;
   timestamp: number;
@@ -205,7 +213,7 @@ export class BoardClient {
   }
 }
 
-export const chatSpec: ChannelSpec = {"name": "chat", "negotiate": "/api/negotiate", "routingKeys": ["action"], "pushes": [{"name": "complete", "consts": {"type": "complete"}, "required": ["result"]}, {"name": "direct", "consts": {"type": "direct"}, "required": ["message", "timestamp", "userId"]}, {"name": "message", "consts": {"type": "message"}, "required": ["message", "timestamp", "userId"]}, {"name": "processing", "consts": {"type": "processing"}, "required": ["step"]}, {"name": "welcome", "consts": {}, "required": ["welcome"]}], "onConnect": "welcome"};
+export const chatSpec: ChannelSpec = {"name": "chat", "negotiate": "/api/negotiate", "routingKeys": ["action"], "pushes": [{"name": "complete", "consts": {"type": "complete"}, "required": ["result"]}, {"name": "direct", "consts": {"type": "direct"}, "required": ["message", "timestamp", "userId"]}, {"name": "message", "consts": {"type": "message"}, "required": ["id", "message", "timestamp", "userId"]}, {"name": "processing", "consts": {"type": "processing"}, "required": ["step"]}, {"name": "welcome", "consts": {}, "required": ["welcome"]}], "onConnect": "welcome"};
 
 export interface ChatClientEvents {
   "complete": JobComplete;
@@ -232,7 +240,7 @@ export class ChatClient {
     void reply;
     return undefined;
   }
-  /** The room's last messages, oldest first. Needs a session. */
+  /** A page of the room's messages, oldest first. Needs a session. */
   async history(data: HistoryRequest): Promise<History> {
     const reply = await this.connection.call("action", "history", data);
     return reply as unknown as History;

@@ -4,9 +4,12 @@ await services.database.insert("messages", {"message": "hi"}, partition_key=room
 rows = await services.database.latest("messages", room, limit=50)   # oldest .. newest
 page = await services.database.query("messages", room, page_size=100)
 more = await services.database.query("messages", room, continuation=page.continuation)
+older = await services.database.latest("messages", room, limit=50, prefix="msg-", after=key)
+await services.database.transact("messages", [Insert(...), Insert(...)])  # all or nothing
 
 What a row may hold (and every key and table name) is Table Storage's data model, checked
-the same way by every implementation: see shared/core/row_rules.py.
+the same way by every implementation: see shared/core/row_rules.py; what a transaction may
+hold, shared/core/transaction.py.
 """
 
 from __future__ import annotations
@@ -14,15 +17,28 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.core import row_rules as rules
+from shared.core import transaction
 from shared.core.errors import ConflictError, NotFoundError
 from shared.core.row_rules import Json
+from shared.core.transaction import Delete, Insert, Merge, Operation, Upsert
 
-__all__ = ["Database", "Json", "MemoryDatabase", "Page", "newest_first_key"]
+__all__ = [
+    "Database",
+    "Delete",
+    "Insert",
+    "Json",
+    "MemoryDatabase",
+    "Merge",
+    "Operation",
+    "Page",
+    "Upsert",
+    "newest_first_key",
+]
 
 _KEY_SPAN = 10**16  # microseconds: row keys stay 16 digits until the year 2286
 
@@ -63,6 +79,11 @@ class Database(Protocol):
     async def delete(self, table: str, partition_key: str, row_key: str) -> None:
         """Remove the row; no error when it is not there."""
 
+    async def transact(self, table: str, operations: Sequence[Operation]) -> None:
+        """Write every operation or none, in one call: one partition, at most 100 rows, each
+        once, 4 MiB in all (shared/core/transaction.py). An Insert of a row that exists fails
+        it all with ConflictError; a Merge or Delete of a missing row, with NotFoundError."""
+
     async def query(
         self,
         table: str,
@@ -70,13 +91,24 @@ class Database(Protocol):
         *,
         page_size: int = 100,
         continuation: str | None = None,
+        prefix: str = "",
+        after: str | None = None,
     ) -> Page:
-        """One page of a partition's rows in key order. A page may hold fewer rows than
-        `page_size` while more follow: only `continuation is None` means the end."""
+        """One page of a partition's rows in key order: those whose key starts with `prefix`
+        and, given `after`, sorts after it. A page may hold fewer rows than `page_size` while
+        more follow: only `continuation is None` means the end."""
 
-    async def latest(self, table: str, partition_key: str, limit: int) -> list[dict[str, Any]]:
+    async def latest(
+        self,
+        table: str,
+        partition_key: str,
+        limit: int,
+        *,
+        prefix: str = "",
+        after: str | None = None,
+    ) -> list[dict[str, Any]]:
         """The first `limit` rows in key order (the newest, with newest-first keys), returned
-        oldest first."""
+        oldest first; `prefix` and `after` as in `query`."""
 
 
 class MemoryDatabase:
@@ -127,6 +159,25 @@ class MemoryDatabase:
         rules.keys(partition_key, row_key)
         self._rows(table).pop((partition_key, row_key), None)
 
+    async def transact(self, table: str, operations: Sequence[Operation]) -> None:
+        checked = transaction.check(operations)
+        rows = self._rows(table)
+        for op in checked:  # every condition first: a failure writes nothing
+            present = (op.partition_key, op.row_key) in rows
+            if op.kind == "insert" and present:
+                raise ConflictError(f"a row with key {op.row_key!r} exists in {table}")
+            if op.kind in ("merge", "delete") and not present:
+                raise NotFoundError(f"no row with key {op.row_key!r} in {table}")
+        for op in checked:
+            at = (op.partition_key, op.row_key)
+            if op.row is None:
+                del rows[at]
+            elif op.kind == "merge":
+                merged = {**rows[at], **op.row}
+                rows[at] = rules.row(merged, partition_key=op.partition_key, row_key=op.row_key)
+            else:
+                rows[at] = op.row
+
     async def query(
         self,
         table: str,
@@ -134,17 +185,35 @@ class MemoryDatabase:
         *,
         page_size: int = 100,
         continuation: str | None = None,
+        prefix: str = "",
+        after: str | None = None,
     ) -> Page:
         rules.key("partition_key", partition_key)
         rules.page_size(page_size)
+        rules.key_range(prefix, after)
         start = rules.decode_continuation(continuation).get("RowKey", "") if continuation else ""
         rows = self._rows(table)
-        keys = sorted(k for (p, k) in rows if p == partition_key and k >= start)
+        keys = sorted(
+            k
+            for (p, k) in rows
+            if p == partition_key
+            and k >= start
+            and k.startswith(prefix)
+            and (after is None or k > after)
+        )
         page = [dict(rows[(partition_key, k)]) for k in keys[:page_size]]
         rest = keys[page_size:]
         token = rules.encode_continuation({"RowKey": rest[0]}) if rest else None
         return Page(page, token)
 
-    async def latest(self, table: str, partition_key: str, limit: int) -> list[dict[str, Any]]:
-        page = await self.query(table, partition_key, page_size=limit)
+    async def latest(
+        self,
+        table: str,
+        partition_key: str,
+        limit: int,
+        *,
+        prefix: str = "",
+        after: str | None = None,
+    ) -> list[dict[str, Any]]:
+        page = await self.query(table, partition_key, page_size=limit, prefix=prefix, after=after)
         return list(reversed(page.rows))

@@ -96,6 +96,21 @@ def keys(partition_key: str, row_key: str) -> None:
     key("row_key", row_key)
 
 
+def key_range(prefix: str, after: str | None) -> None:
+    """A query's row-key bounds: a prefix (empty: every key) and a key to start after."""
+    if prefix != "":
+        key("prefix", prefix)
+        if prefix[-1] == "\U0010ffff":
+            raise ValidationError("prefix: cannot end with U+10FFFF (no key sorts above it)")
+    if after is not None:
+        key("after", after)
+
+
+def prefix_end(prefix: str) -> str:
+    """The least key above every key that starts with `prefix` (keys compare by character)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 def page_size(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
         raise ValidationError(f"page_size: a whole number from 1 to {MAX_PAGE_SIZE}")

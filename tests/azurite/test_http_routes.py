@@ -240,7 +240,7 @@ async def test_channel_docs_describe_actions_auth_and_schemas(triggers: dict[str
     assert actions["sendMessage"]["input"]["required"] == ["message"]
     # what a client sees: camelCase names
     room_message = actions["history"]["output"]["$defs"]["RoomMessage"]
-    assert set(room_message["required"]) == {"message", "userId", "timestamp"}
+    assert set(room_message["required"]) == {"id", "message", "userId", "timestamp"}
     assert actions["processJob"]["input"]["required"] == ["jobId"]
 
 

@@ -151,9 +151,9 @@ async def test_send_message_makes_one_event_span_with_the_table_write_as_its_chi
         if s.parent is not None and s.parent.span_id == event.context.span_id
     ]
     names = [s.name for s in children]
-    assert "TableClient.create_entity" in names, names  # the message stored
+    assert "TableClient.submit_transaction" in names, names  # the message and its id stored
     assert any(n.endswith(".send_to_group") for n in names), names  # the publish
-    table = next(s for s in children if s.name == "TableClient.create_entity")
+    table = next(s for s in children if s.name == "TableClient.submit_transaction")
     assert table.context.trace_id == event.context.trace_id
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables.aio import TableServiceClient
 
+from channels.chat import id_key
 from devstack.rest_recorder import RestRecorder
 from shared.core.jwt_service import JwtService
 from tests.conftest import JWT_SECRET
@@ -126,6 +127,7 @@ async def test_seed_client_flow(
     assert call.query["excluded"] == [cid]
     assert call.body == {
         "type": "message",
+        "id": sent["id"],
         "message": "Hello",
         "userId": "alice",
         "timestamp": sent["timestamp"],
@@ -134,13 +136,17 @@ async def test_seed_client_flow(
     rows = [
         r async for r in messages.query_entities("PartitionKey eq @p", parameters={"p": "general"})
     ]
-    # Int64 comes back from the SDK as an EntityProperty
-    assert any(
-        r["message"] == "Hello"
-        and r["userId"] == "alice"
-        and r["timestamp"].value == sent["timestamp"]
-        for r in rows
+    # the message row and its id row, in the room's partition (Int64 comes back from the SDK
+    # as an EntityProperty)
+    stored = {r["RowKey"]: r for r in rows}
+    id_row = stored[id_key(sent["id"])]
+    row = stored[id_row["key"]]
+    assert (row["message"], row["userId"], row["timestamp"].value) == (
+        "Hello",
+        "alice",
+        sent["timestamp"],
     )
+    assert id_row["userId"] == "alice"
 
     # disconnect removes the record, and a repeated disconnected event is harmless
     assert (

@@ -15,7 +15,10 @@ from azure.messaging.webpubsubservice.aio import WebPubSubServiceClient
 from playwright.async_api import Browser, Page, Route, expect
 
 from devstack.stack import LocalStack
+from shared.azure.database import TableDatabase
+from shared.azure.tables import TableStorage
 from tests.conftest import STACK_SETTINGS
+from tests.support import chat_rows
 from tests.support.chromium import (
     errors_are_readable,
     launch,
@@ -173,3 +176,49 @@ async def test_the_page_reconnects_after_a_drop_and_shows_each_message_once(
     await expect(messages(ada, "I am back")).to_have_count(1)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await bob.screenshot(path=SCREENSHOTS / "chat-after-reconnect.png")
+
+
+async def test_a_retried_message_shows_once_and_two_alike_messages_show_twice(
+    browser: Browser, stack: LocalStack
+) -> None:
+    ada = await join(browser, stack, "retry-room", "Ada")
+    bob = await join(browser, stack, "retry-room", "Bob")
+    # Bob's client retries a send with its id: stored once, published twice (at least once)
+    for _ in range(2):
+        await bob.evaluate("send({action: 'sendMessage', message: 'sent twice', id: 'retry-1'})")
+    await say(bob, "then this")
+    await expect(messages(ada, "then this")).to_have_count(1)  # both copies arrived before
+    await expect(messages(ada, "sent twice")).to_have_count(1)
+    await expect(messages(bob, "sent twice")).to_have_count(1)
+    # Two messages alike in all but their id (same sender, text, millisecond) are two lines.
+    twins = [
+        {"type": "message", "id": f"twin-{n}", "userId": "guest-x", "message": "alike"}
+        for n in (1, 2)
+    ]
+    for twin in twins:
+        await ada.evaluate("(m) => onFrame({...m, timestamp: 1700000000000})", twin)
+    await expect(messages(ada, "alike")).to_have_count(2)
+
+
+async def test_earlier_messages_pages_back_to_the_first_message_then_says_there_are_none(
+    browser: Browser, stack: LocalStack
+) -> None:
+    assert stack.storage_connection_string is not None
+    storage = TableStorage.from_connection_string(stack.storage_connection_string)
+    try:  # faster than the rate limit lets a page send them
+        ids = await chat_rows.store(TableDatabase(storage), "paging-room", 120, "old news")
+    finally:
+        await storage.aclose()
+    ada = await join(browser, stack, "paging-room", "Ada")
+    lines = ada.get_by_test_id("chat-message")
+    await expect(lines).to_have_count(50)  # the newest 50 on joining
+    earlier = ada.get_by_test_id("history")
+    for shown in (100, 120):
+        await earlier.click()
+        await expect(lines).to_have_count(shown)
+    await expect(earlier).to_have_text("No earlier messages")
+    await expect(earlier).to_be_disabled()
+    # oldest first, top to bottom, each message once
+    assert await lines.evaluate_all("(ls) => ls.map((l) => l.dataset.id)") == ids
+    notes = ada.get_by_test_id("history-note")
+    await expect(notes.first).to_have_text("20 earlier messages:")  # the oldest page, on top

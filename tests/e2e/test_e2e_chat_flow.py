@@ -12,7 +12,10 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables.aio import TableServiceClient
 
 from devstack.stack import LocalStack
+from shared.azure.database import TableDatabase
+from shared.azure.tables import TableStorage
 from tests.e2e.chat_client import TIMEOUT, join
+from tests.support import chat_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -71,7 +74,13 @@ async def test_seed_flow_unauthorized_then_authenticated_send_reaches_the_other_
     }
     assert isinstance(sent["timestamp"], int)
 
-    expected = {"type": "message", "message": "hello room", "userId": ada.user_id, "name": "ada"}
+    expected = {
+        "type": "message",
+        "id": sent["id"],
+        "message": "hello room",
+        "userId": ada.user_id,
+        "name": "ada",
+    }
     bob_got, ada_got = await asyncio.gather(bob.broadcasts_exactly(1), ada.broadcasts_exactly(0))
     assert bob_got == [{**expected, "timestamp": sent["timestamp"]}]
     assert ada_got == []  # never the sender
@@ -81,6 +90,7 @@ async def test_seed_flow_unauthorized_then_authenticated_send_reaches_the_other_
         "action": "history",
         "messages": [{**expected, "timestamp": sent["timestamp"]}],
         "more": False,
+        "next": None,
     }
     assert ada.frames[0]["errorName"] == "UnauthorizedError"  # nothing arrived out of order
     await ada.close()
@@ -110,3 +120,23 @@ async def test_connection_record_holds_room_and_session_and_goes_when_the_socket
     assert set(await chat_records(tables, room)) == {by_user[None]}  # bob's stays
     await bob.close()
     await wait_until_deleted(tables, by_user[None])
+
+
+async def test_history_pages_through_200_messages_of_2000_emoji_via_the_emulator(
+    stack: LocalStack, http: aiohttp.ClientSession, room: str
+) -> None:
+    """Each page arrives through the emulator, which delivers no message over 1 MB (as the
+    service); every message comes once, in order."""
+    assert stack.storage_connection_string is not None
+    storage = TableStorage.from_connection_string(stack.storage_connection_string)
+    try:
+        ids = await chat_rows.store(TableDatabase(storage), room, 200, "😀" * 2000)
+    finally:
+        await storage.aclose()
+    ada = await join(http, stack.host_url, room, "ada")
+    pages = [await ada.call("history", limit=200)]
+    while pages[-1]["next"] is not None:
+        pages.append(await ada.call("history", limit=200, before=pages[-1]["next"]))
+    assert len(pages) >= 3  # 4.8 MB of it as sent
+    assert [m["id"] for page in reversed(pages) for m in page["messages"]] == ids
+    await ada.close()

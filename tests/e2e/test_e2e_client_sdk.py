@@ -141,7 +141,13 @@ async def test_sdk_client_exchanges_the_chat_actions_and_gets_the_channel_replie
         "message": "from the sdk",
         "timestamp": sent["timestamp"],
     }
-    expected = {"type": "message", "message": "from the sdk", "userId": ada.user_id, "name": "ada"}
+    expected = {
+        "type": "message",
+        "id": sent["id"],
+        "message": "from the sdk",
+        "userId": ada.user_id,
+        "name": "ada",
+    }
     assert await bob.broadcasts_exactly(1) == [{**expected, "timestamp": sent["timestamp"]}]
 
     reply = await bob.call("sendMessage", message="from a browser")
@@ -150,6 +156,7 @@ async def test_sdk_client_exchanges_the_chat_actions_and_gets_the_channel_replie
             f"room:{room}",
             {
                 "type": "message",
+                "id": reply["id"],
                 "message": "from a browser",
                 "userId": bob.user_id,
                 "name": "bob",

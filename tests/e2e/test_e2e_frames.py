@@ -51,5 +51,5 @@ async def test_a_binary_frame_gets_an_error_frame_and_the_socket_stays_open(
     assert error["status"] == 415
     assert "binary" in error["error"]
     history = await client.call("history")
-    assert history == {"action": "history", "messages": [], "more": False}
+    assert history == {"action": "history", "messages": [], "more": False, "next": None}
     await client.close()

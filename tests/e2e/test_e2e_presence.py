@@ -132,21 +132,30 @@ async def test_a_flood_gets_429_frames_the_socket_stays_and_later_frames_pass(
     stack: LocalStack, http: aiohttp.ClientSession, room: str
 ) -> None:
     ada = await join(http, stack.host_url, room, "Ada")
-    await asyncio.gather(*(ada.send("sendMessage", message=f"m{n}") for n in range(100)))
+    await asyncio.gather(
+        *(ada.send("sendMessage", id=f"m{n}", message=f"m{n}") for n in range(100))
+    )
     replies = [await ada.reply() for _ in range(100)]
     passed = [r for r in replies if "error" not in r]
     refused = [r for r in replies if r.get("status") == 429]
-    assert len(passed) + len(refused) == 100  # every frame answered, nothing else went wrong
-    assert 20 <= len(passed) < 100 and refused  # sendMessage allows 20 per 10 s
+    # On a loaded machine a backend call can run over its budget: a 503 the client retries
+    # with the same id (the retry stores nothing twice). Nothing else may go wrong.
+    unavailable = [r for r in replies if r.get("status") == 503]
+    assert len(passed) + len(refused) + len(unavailable) == 100, replies
+    assert 20 <= len(passed) + len(unavailable) < 100 and refused  # 20 per 10 s
     assert {r["errorName"] for r in refused} == {"TooManyRequestsError"}
     assert all(0 < r["retryAfter"] <= 10 for r in refused)
     assert ada.ws.state is State.OPEN
 
     await asyncio.sleep(refused[-1]["retryAfter"])
+    for retry in unavailable:
+        again = await ada.call("sendMessage", id=retry["id"], message=retry["id"])
+        assert again["id"] == retry["id"], again
     later = await ada.call("sendMessage", message="after the wait")
     assert later["message"] == "after the wait"
     history = await ada.call("history", limit=200)
-    assert len(history["messages"]) == len(passed) + 1  # refused frames stored nothing
+    # refused frames stored nothing; a retried one is stored once
+    assert len(history["messages"]) == len(passed) + len(unavailable) + 1
     await ada.close()
 
 

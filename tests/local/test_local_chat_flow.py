@@ -39,7 +39,13 @@ async def test_seed_flow_welcome_unauthorized_authenticate_send_to_the_room_and_
         "timestamp": sent["timestamp"],
     }
 
-    expected = {"type": "message", "message": "hello room", "userId": ada.user_id, "name": "ada"}
+    expected = {
+        "type": "message",
+        "id": sent["id"],
+        "message": "hello room",
+        "userId": ada.user_id,
+        "name": "ada",
+    }
     bob_got, ada_got, cy_got = await asyncio.gather(
         bob.broadcasts_exactly(1), ada.broadcasts_exactly(0), cy.broadcasts_exactly(0)
     )
@@ -51,8 +57,14 @@ async def test_seed_flow_welcome_unauthorized_authenticate_send_to_the_room_and_
         "action": "history",
         "messages": [{**expected, "timestamp": sent["timestamp"]}],
         "more": False,
+        "next": None,
     }
-    assert await cy.call("history") == {"action": "history", "messages": [], "more": False}
+    assert await cy.call("history") == {
+        "action": "history",
+        "messages": [],
+        "more": False,
+        "next": None,
+    }
     for client in (ada, bob, cy):
         await client.close()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from shared.core.database import Database
+from shared.core.database import Database, Delete, Insert, Merge, Operation, Upsert
 from shared.core.errors import ChannelError
 from shared.core.row_rules import Json
 
@@ -429,3 +429,178 @@ EXPECTED_BEHAVIOUR: dict[str, Any] = {
         },
     ],
 }
+
+
+# -- transactions (shared/core/transaction.py) --------------------------------------------
+# Microsoft's rules, "Performing entity group transactions"
+# (https://learn.microsoft.com/rest/api/storageservices/performing-entity-group-transactions):
+# one PartitionKey, each entity once, at most 100 entities, at most 4 MiB, all or nothing.
+# azure-data-tables sends them as one $batch request (TableClient.submit_transaction,
+# azure/data/tables/aio/_base_client_async.py `_batch_send`) and raises TableTransactionError
+# (409 EntityAlreadyExists, 404 ResourceNotFound, 400 InvalidDuplicateRow; 413 as
+# RequestTooLargeError) for the first failed operation, writing nothing.
+
+TRANSACTION_TABLE = "batches"
+# every case starts from these rows in partition "p"
+BEFORE = {"existing": {"n": 0}, "old": {"n": 9}}
+BIG = EMOJI * 16384  # 32K UTF-16 units: the largest string; 196,610 bytes as the SDK sends it
+
+
+@dataclass(frozen=True)
+class TransactionCase:
+    name: str
+    operations: list[Operation]
+    answer: Any = "written"  # or the error body
+    rows: list[dict[str, Any]] | None = None  # partition "p" afterwards (BEFORE by default)
+    azurite: str | None = None  # for refused transactions: what Azurite does (see the top)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+async def transaction_outcome(db: Database, case: TransactionCase) -> tuple[Any, Any]:
+    """What a channel sees: the answer, then partition "p"'s rows in key order."""
+    for key, row in BEFORE.items():
+        await db.upsert(TRANSACTION_TABLE, row, partition_key="p", row_key=key)
+    try:
+        await db.transact(TRANSACTION_TABLE, case.operations)
+        answer: Any = "written"
+    except ChannelError as exc:
+        answer = exc.to_body()
+    page = await db.query(TRANSACTION_TABLE, "p", page_size=1000)
+    return answer, page.rows
+
+
+def check_transaction(case: TransactionCase, seen: tuple[Any, Any]) -> None:
+    expected_rows = case.rows if case.rows is not None else list(BEFORE.values())
+    assert seen == (case.answer, expected_rows)
+
+
+def _error(name: str, status: int, message: str) -> dict[str, Any]:
+    return {"error": message, "errorName": name, "status": status}
+
+
+def _inserts(count: int, row: Callable[[int], dict[str, Any]] = lambda i: {"n": i}) -> list[Any]:
+    return [Insert(row(i), partition_key="p", row_key=f"r{i:03d}") for i in range(count)]
+
+
+def _big_row(i: int) -> dict[str, Any]:
+    return {"n": i, **{f"s{j}": BIG for j in range(4)}}
+
+
+def _transactions() -> list[TransactionCase]:
+    before = list(BEFORE.values())
+    return [
+        TransactionCase(
+            "two inserts in one partition are written together",
+            _inserts(2),
+            rows=[*before, {"n": 0}, {"n": 1}],
+        ),
+        TransactionCase(
+            "100 operations are written",
+            _inserts(100),
+            rows=[*before, *({"n": i} for i in range(100))],
+        ),
+        TransactionCase(
+            "101 operations are refused and nothing is written",
+            _inserts(101),
+            _error("ValidationError", 422, "transaction: at most 100 operations, not 101"),
+            azurite=ENFORCED,
+        ),
+        TransactionCase(
+            "two partitions in one transaction are refused",
+            [
+                Insert({"n": 1}, partition_key="p", row_key="r1"),
+                Insert({"n": 2}, partition_key="q", row_key="r2"),
+            ],
+            _error(
+                "ValidationError",
+                422,
+                "transaction: every operation is in one partition; 'p' and 'q' differ",
+            ),
+            azurite=ENFORCED,  # the SDK refuses it before sending
+        ),
+        TransactionCase(
+            "one row twice in a transaction is refused",
+            [
+                Insert({"n": 1}, partition_key="p", row_key="r1"),
+                Upsert({"n": 2}, partition_key="p", row_key="r1"),
+            ],
+            _error(
+                "ValidationError",
+                422,
+                "transaction: row 'r1' appears twice; a transaction writes a row once",
+            ),
+            azurite=ENFORCED,
+        ),
+        TransactionCase(
+            "an insert of an existing row is a 409 and nothing is written",
+            [
+                Insert({"n": 1}, partition_key="p", row_key="r1"),
+                Insert({"n": 2}, partition_key="p", row_key="existing"),
+            ],
+            _error("ConflictError", 409, "a row with key 'existing' exists in batches"),
+            azurite=ENFORCED,
+        ),
+        TransactionCase(
+            "a merge into a missing row is a 404 and nothing is written",
+            [
+                Delete(partition_key="p", row_key="old"),
+                Merge({"n": 2}, partition_key="p", row_key="absent"),
+            ],
+            _error("NotFoundError", 404, "no row with key 'absent' in batches"),
+            azurite=ENFORCED,
+        ),
+        TransactionCase(
+            "a delete of a missing row is a 404 and nothing is written",
+            [
+                Upsert({"n": 1}, partition_key="p", row_key="existing"),
+                Delete(partition_key="p", row_key="absent"),
+            ],
+            _error("NotFoundError", 404, "no row with key 'absent' in batches"),
+            azurite=ENFORCED,
+        ),
+        TransactionCase(
+            "merge, upsert and delete in one transaction",
+            [
+                Merge({"m": True}, partition_key="p", row_key="existing"),
+                Delete(partition_key="p", row_key="old"),
+                Upsert({"n": 3}, partition_key="p", row_key="r3"),
+            ],
+            rows=[{"n": 0, "m": True}, {"n": 3}],
+        ),
+        TransactionCase(
+            "a row the row rules refuse fails the whole transaction",
+            [
+                Insert({"n": 1}, partition_key="p", row_key="r1"),
+                Insert({"meta": {"a": 1}}, partition_key="p", row_key="r2"),
+            ],
+            _error(
+                "ValidationError",
+                422,
+                "field 'meta': a dict cannot be stored; store its parts as fields,"
+                " or wrap it in Json(...) to store its JSON text",
+            ),
+            azurite=ENFORCED,
+        ),
+        TransactionCase(
+            "a transaction just under 4 MiB as sent is written",
+            _inserts(5, _big_row),
+            rows=[*before, *(_big_row(i) for i in range(5))],
+        ),
+        TransactionCase(
+            "a transaction over 4 MiB as sent is refused",
+            _inserts(6, _big_row),
+            _error(
+                "ValidationError",
+                422,
+                "transaction: about 4726440 bytes to send; a transaction is at most 4194304"
+                " bytes (4 MiB)",
+            ),
+            azurite=ENFORCED,
+        ),
+        TransactionCase("an empty transaction writes nothing", []),
+    ]
+
+
+TRANSACTIONS: list[TransactionCase] = _transactions()

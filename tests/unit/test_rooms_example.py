@@ -31,12 +31,14 @@ async def test_chat_history_works_in_a_room_the_rooms_example_also_wrote_to() ->
         "messages": [
             {
                 "type": "message",
+                "id": sent["id"],
                 "message": "from chat",
                 "userId": "ada",
                 "timestamp": sent["timestamp"],
             }
         ],
         "more": False,
+        "next": None,
     }
     kept = await env.database.latest(ROOM_MESSAGES_TABLE, "general", 10)
     assert [row["message"] for row in kept] == ["from the rooms example"]

@@ -1,4 +1,6 @@
-"""sendMessage stores, then publishes; a retry with the same id never stores or broadcasts twice."""
+"""sendMessage stores the message and its id in one transaction, then publishes. A retry with
+the same id never stores twice (exactly once in storage) and publishes the first try's message
+again (at least once for receivers, who drop an id they have seen)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 import pytest
 
 import channels  # noqa: F401 - wires the app's channels
-from channels.chat import MESSAGES_TABLE
+from channels.chat import MESSAGE_KEYS, MESSAGES_TABLE
 from shared.core.errors import ServiceUnavailableError
 from shared.core.testing import ChannelCommunicator, ChannelTestEnvironment
 from shared.core.transport import Jsonable
@@ -58,26 +60,49 @@ async def test_a_retry_after_a_failed_publish_broadcasts_once_and_stores_one_row
         "message": "hello",
         "timestamp": retried["timestamp"],
     }
-    expected = {"type": "message", "message": "hello", "userId": "ada"}
+    expected = {"type": "message", "id": "msg-1", "message": "hello", "userId": "ada"}
     assert await bob.receive_json() == {**expected, "timestamp": retried["timestamp"]}
     history = await ask(bob, {"action": "history"})
     assert history["messages"] == [{**expected, "timestamp": retried["timestamp"]}]
-    rows = await env.database.latest(MESSAGES_TABLE, "general", 10)
+    rows = await env.database.latest(MESSAGES_TABLE, "general", 10, prefix=MESSAGE_KEYS)
     assert [row["id"] for row in rows] == ["msg-1"]
 
 
-async def test_a_retry_after_success_replies_the_same_and_broadcasts_nothing_more() -> None:
+async def test_a_retry_after_success_replies_the_same_and_publishes_the_same_message_again() -> (
+    None
+):
     env = ChannelTestEnvironment()
     ada, bob = await joined(env, "ada"), await joined(env, "bob")
     assert (await ada.receive_json())["event"] == "join"  # bob's presence notice
     first = await ask(ada, {"action": "sendMessage", "message": "once", "id": "m-2"})
-    again = await ask(ada, {"action": "sendMessage", "message": "once", "id": "m-2"})
-    assert again == first
-    assert (await bob.receive_json())["message"] == "once"
+    again = await ask(ada, {"action": "sendMessage", "message": "edited?", "id": "m-2"})
+    assert again == first  # the first try's message and time
+    pushed = [await bob.receive_json(), await bob.receive_json()]
+    assert pushed[0] == pushed[1]  # the same message, id and all: bob drops the second
+    assert (pushed[0]["id"], pushed[0]["message"]) == ("m-2", "once")
+    assert pushed[0]["timestamp"] == first["timestamp"]
     history = await ask(bob, {"action": "history"})
-    assert [m["message"] for m in history["messages"]] == ["once"]
+    assert [(m["id"], m["message"]) for m in history["messages"]] == [("m-2", "once")]
     with pytest.raises(TimeoutError):
         await bob.receive_json(timeout=0.1)
+
+
+async def test_a_message_and_its_id_are_written_in_one_transaction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = ChannelTestEnvironment()
+    ada = await joined(env, "ada")
+    calls: list[str] = []
+    for name in ("insert", "upsert", "merge", "get", "transact"):
+        method = getattr(env.database, name)
+
+        async def counted(*args: Any, _name: str = name, _method: Any = method, **kw: Any) -> Any:
+            calls.append(_name)
+            return await _method(*args, **kw)
+
+        monkeypatch.setattr(env.database, name, counted)
+    await ask(ada, {"action": "sendMessage", "message": "hi", "id": "one-call"})
+    assert calls == ["transact"]
 
 
 async def test_without_an_id_the_server_makes_one_and_returns_it() -> None:
@@ -103,6 +128,10 @@ async def test_another_users_message_id_is_a_409_and_changes_nothing() -> None:
     assert "shared-id" in taken["error"]
     history = await ask(eve, {"action": "history"})
     assert [(m["message"], m["userId"]) for m in history["messages"]] == [("mine", "ada")]
+    pushed = []
+    while not ada.receive_nothing():
+        pushed.append(await ada.receive_json())
+    assert [p for p in pushed if p.get("type") == "message"] == []  # nothing of eve's
 
 
 async def test_a_message_id_that_cannot_be_a_key_is_a_422() -> None:

@@ -129,7 +129,7 @@ CHAT_SPEC = ChannelSpec(
     [
         PushMatcher("complete", {"type": "complete"}, ["result"]),
         PushMatcher("direct", {"type": "direct"}, ["message", "timestamp", "userId"]),
-        PushMatcher("message", {"type": "message"}, ["message", "timestamp", "userId"]),
+        PushMatcher("message", {"type": "message"}, ["id", "message", "timestamp", "userId"]),
         PushMatcher("processing", {"type": "processing"}, ["step"]),
         PushMatcher("welcome", {}, ["welcome"]),
     ],
@@ -167,7 +167,7 @@ class ChatClient:
         )
 
     async def history(self, data: HistoryRequest) -> History:
-        """The room's last messages, oldest first. Needs a session."""
+        """A page of the room's messages, oldest first. Needs a session."""
         reply = await self.connection.call(
             "action", "history", data.model_dump(mode="json", by_alias=True, exclude_none=True)
         )

@@ -113,15 +113,20 @@ class GuestLogin(BaseModel):
 
 
 class History(BaseModel):
+    """A page of the room's messages, oldest first: at most `limit`, and under the service's 1 MB
+    message limit."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     messages: list[RoomMessage]
     more: bool = Field(default=False)
+    next: str | None = Field(default=None)
 
 
 class HistoryRequest(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
+    before: str | None = Field(default=None)
     limit: int = Field(default=50, ge=1, le=200)
 
 
@@ -211,10 +216,13 @@ class Room(BaseModel):
 
 
 class RoomMessage(BaseModel):
-    """What every other member of the room receives: `userId` says who, `name` is for show."""
+    """What every other member of the room receives: `userId` says who, `name` is for show.  `id`
+    is the message's id: a retried sendMessage publishes the same message again (at-least-
+    once), so a receiver drops a message whose id it has shown."""
 
     model_config = ConfigDict(populate_by_name=True)
 
+    id: str
     message: str
     name: str | None = Field(default=None)
     timestamp: int

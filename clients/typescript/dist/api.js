@@ -44,7 +44,7 @@ export class BoardClient {
         this.connection.close();
     }
 }
-export const chatSpec = { "name": "chat", "negotiate": "/api/negotiate", "routingKeys": ["action"], "pushes": [{ "name": "complete", "consts": { "type": "complete" }, "required": ["result"] }, { "name": "direct", "consts": { "type": "direct" }, "required": ["message", "timestamp", "userId"] }, { "name": "message", "consts": { "type": "message" }, "required": ["message", "timestamp", "userId"] }, { "name": "processing", "consts": { "type": "processing" }, "required": ["step"] }, { "name": "welcome", "consts": {}, "required": ["welcome"] }], "onConnect": "welcome" };
+export const chatSpec = { "name": "chat", "negotiate": "/api/negotiate", "routingKeys": ["action"], "pushes": [{ "name": "complete", "consts": { "type": "complete" }, "required": ["result"] }, { "name": "direct", "consts": { "type": "direct" }, "required": ["message", "timestamp", "userId"] }, { "name": "message", "consts": { "type": "message" }, "required": ["id", "message", "timestamp", "userId"] }, { "name": "processing", "consts": { "type": "processing" }, "required": ["step"] }, { "name": "welcome", "consts": {}, "required": ["welcome"] }], "onConnect": "welcome" };
 export class ChatClient {
     connection;
     constructor(connection) {
@@ -61,7 +61,7 @@ export class ChatClient {
         void reply;
         return undefined;
     }
-    /** The room's last messages, oldest first. Needs a session. */
+    /** A page of the room's messages, oldest first. Needs a session. */
     async history(data) {
         const reply = await this.connection.call("action", "history", data);
         return reply;
