@@ -6,7 +6,12 @@ emulator -> CloudEvent to the Functions host -> dispatcher -> reply frame -> cli
 round trips/s over the whole run and the p50/p99 round-trip latency. Loopback only; the
 figures depend on the machine, nothing is asserted about them.
 
-    python -m bench.stack_echo [--clients 50] [--messages 20]
+    python -m bench.stack_echo [--clients 50] [--messages 20] [--vs-socketio [--rounds 5]]
+
+`--vs-socketio` runs the same echo on python-socketio (bench/socketio_peer.py) in turn with
+the stack, `--rounds` times each (stack, peer, stack, peer, ...), and prints the ratio of
+each pair's throughputs and their median: pairing keeps the ratio meaningful on a machine
+whose load drifts during the run.
 """
 
 from __future__ import annotations
@@ -113,11 +118,45 @@ def report(f: EchoFigures) -> None:
     print(f"  p99         : {f.p99_ms:>10.1f} ms")
 
 
+def compare(clients: int, messages: int, rounds: int) -> EchoFigures:
+    """Stack and python-socketio in turn, `rounds` pairs; prints each pair's ratio, the median.
+
+    Returns the stack's figures of the median pair.
+    """
+    from bench import socketio_peer  # imported only when asked: python-socketio is dev-only
+
+    pairs: list[tuple[EchoFigures, EchoFigures]] = []
+    with LocalStack() as stack, socketio_peer.server() as peer_url:
+        for _ in range(rounds):
+            ours = asyncio.run(run(stack.host_url, clients, messages))
+            stack.check()
+            peer = asyncio.run(socketio_peer.echo(peer_url, clients, messages))
+            pairs.append((ours, peer))
+            print(
+                f"  pair: {ours.per_second:,.0f} vs {peer.per_second:,.0f} msgs/s = "
+                f"{ours.per_second / peer.per_second:.2f}x"
+            )
+    pairs.sort(key=lambda pair: pair[0].per_second / pair[1].per_second)
+    ours, peer = pairs[len(pairs) // 2]
+    report(ours)
+    print(
+        f"  vs python-socketio: {ours.per_second / peer.per_second:.2f}x, the median of "
+        f"{len(pairs)} pairs ({ours.per_second:,.0f} vs {peer.per_second:,.0f} msgs/s)"
+    )
+    return ours
+
+
 def main(argv: list[str] | None = None) -> EchoFigures:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--messages", type=int, default=20, help="round trips per client")
+    parser.add_argument(
+        "--vs-socketio", action="store_true", help="the same echo on python-socketio, and the ratio"
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="stack/peer pairs with --vs-socketio")
     args = parser.parse_args(argv)
+    if args.vs_socketio:
+        return compare(args.clients, args.messages, args.rounds)
     with LocalStack() as stack:
         figures = asyncio.run(run(stack.host_url, args.clients, args.messages))
         stack.check()

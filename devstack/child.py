@@ -1,12 +1,13 @@
 """One supervised child process: its output goes to a log file (and the terminal, if asked).
 
-A thread reads the child's output line by line, so the supervisor always has its last lines
-to show when it stops, and the terminal shows each line with the child's name.
+The child writes straight to its log file; the supervisor reads the file's last lines to show
+when it stops. Only when the terminal shows its output does a thread read it through a pipe
+(each line prefixed with the child's name): a reader thread in a busy supervisor (a benchmark,
+a test run) lags, the pipe fills, and every log line the child writes waits for it.
 """
 
 from __future__ import annotations
 
-import collections
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import threading
 from pathlib import Path
 
 TAIL_LINES = 30
+TAIL_BYTES = 64 * 1024  # enough for TAIL_LINES lines, tracebacks included
 
 
 class Child:
@@ -29,23 +31,25 @@ class Child:
         self.echo = echo
         self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
-        self._tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._pump: threading.Thread | None = None
 
     def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(  # noqa: S603 - our own modules or the local Azurite
-            self.args,
-            cwd=self.cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            # Its own session: Ctrl-C reaches the supervisor alone, which stops children in order.
-            start_new_session=True,
-        )
-        self._pump = threading.Thread(target=self._copy, name=f"log-{self.name}", daemon=True)
-        self._pump.start()
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(  # noqa: S603 - our own modules or the local Azurite
+                self.args,
+                cwd=self.cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if self.echo else log,
+                stderr=subprocess.STDOUT,
+                # Its own session: Ctrl-C reaches the supervisor alone, which stops children
+                # in order.
+                start_new_session=True,
+            )
+        if self.echo:
+            self._pump = threading.Thread(target=self._copy, name=f"log-{self.name}", daemon=True)
+            self._pump.start()
 
     def _copy(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -54,9 +58,7 @@ class Child:
                 log.write(raw)
                 log.flush()
                 line = raw.decode("utf-8", "replace").rstrip("\n")
-                self._tail.append(line)
-                if self.echo:
-                    print(f"[{self.name}] {line}", flush=True)
+                print(f"[{self.name}] {line}", flush=True)
 
     @property
     def pid(self) -> int | None:
@@ -70,7 +72,7 @@ class Child:
         """Its last lines of output (all of them once it has stopped)."""
         if self._pump is not None and self.exited() is not None:
             self._pump.join(timeout=2)
-        return "\n".join(self._tail)
+        return "\n".join(self.output(TAIL_BYTES).splitlines()[-TAIL_LINES:])
 
     def output(self, limit: int = 200_000) -> str:
         """The end of its log file (what it has written so far), up to `limit` characters."""

@@ -14,6 +14,7 @@ printed and kept.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import socket
 import sys
@@ -79,10 +80,13 @@ class LocalStack:
         settings_file: str | None = None,
         settings: dict[str, str] | None = None,
         webhook_key: str | None = None,
+        master_key: str | None = None,
         upstream_timeout: float | None = None,
         echo: bool = False,
     ) -> None:
-        """`webhook_key` turns on the host's `?code=` check; `echo` prints children's output."""
+        """`webhook_key` turns on the host's key checks: the webhook's `?code=`, and the admin
+        API's master key (`master_key`, made up when not given); `echo` prints children's
+        output."""
         self.app = app
         self.host_port = host_port or free_port()
         self.emulator_port = emulator_port or free_port()
@@ -95,6 +99,7 @@ class LocalStack:
         self.settings_file = settings_file
         self.extra_settings = dict(settings or {})
         self.webhook_key = webhook_key
+        self.master_key = master_key or (secrets.token_urlsafe(24) if webhook_key else None)
         self.upstream_timeout = upstream_timeout
         self.echo = echo
         self.children: list[Child] = []
@@ -109,6 +114,10 @@ class LocalStack:
         """The event handler URL, as the emulator calls it (with `?code=` when checked)."""
         code = f"?code={self.webhook_key}" if self.webhook_key else ""
         return f"{self.host_url}{WEBHOOK_PATH}{code}"
+
+    def admin_headers(self) -> dict[str, str]:
+        """Headers for the host's admin API (`POST /admin/functions/{name}`)."""
+        return {"x-functions-key": self.master_key} if self.master_key else {}
 
     @property
     def emulator_url(self) -> str:
@@ -153,6 +162,10 @@ class LocalStack:
         ]
         if self.webhook_key:
             host.append(f"--webhook-key={self.webhook_key}")  # a key may begin with "-"
+        if self.master_key:
+            host.append(f"--master-key={self.master_key}")
+        # In the run's folder: a host restarted within the run finds its timers' status.
+        host += ["--timer-status", str(self.log_dir / "timers.json")]
         if self.settings_file:
             host += ["--settings", self.settings_file]
         for name, value in self.host_settings().items():

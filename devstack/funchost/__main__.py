@@ -16,6 +16,7 @@ from devstack.funchost import settings
 from devstack.funchost.app import build_app, describe, route_prefix
 from devstack.funchost.invoke import InvocationFilter
 from devstack.funchost.loader import load
+from devstack.funchost.schedule import ScheduleError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 log = logging.getLogger("devstack.funchost")
@@ -39,6 +40,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--webhook-key",
         help="check ?code= (or x-functions-key) on /runtime/webhooks/webpubsub against this "
         "key, as Azure checks the webpubsub_extension system key (default: not checked)",
+    )
+    parser.add_argument(
+        "--master-key",
+        help="check ?code= (or x-functions-key) on the admin API against this key, as Azure "
+        "checks the master key (default: not checked, as Core Tools)",
+    )
+    parser.add_argument(
+        "--timer-status",
+        help="JSON file keeping the timers' schedule status across restarts, so an occurrence "
+        "missed while the host was down runs at start, past due (default: kept in memory)",
     )
     return parser.parse_args(argv)
 
@@ -75,7 +86,20 @@ def main(argv: list[str] | None = None) -> int:
         log.info("%s", line)
     if args.webhook_key:
         log.info("The Web PubSub webhook checks ?code= (the webpubsub_extension system key)")
-    app = build_app(specs, root, app_module=module, webhook_key=args.webhook_key)
+    if args.master_key:
+        log.info("The admin API checks the master key")
+    try:
+        app = build_app(
+            specs,
+            root,
+            app_module=module,
+            webhook_key=args.webhook_key,
+            master_key=args.master_key,
+            timer_status=Path(args.timer_status).resolve() if args.timer_status else None,
+        )
+    except ScheduleError as exc:
+        log.error("%s", exc)
+        return 1
     asyncio.run(serve(app, args.host, args.port))
     log.info("Stopped")
     return 0

@@ -9,7 +9,8 @@ from types import ModuleType
 
 from aiohttp import web
 
-from devstack.funchost import http_trigger
+from devstack.funchost import http_trigger, timers
+from devstack.funchost.admin import AdminInvoke
 from devstack.funchost.host import FunctionHost, unsupported_bindings
 from devstack.funchost.invoke import invocation_label
 from devstack.funchost.loader import FunctionSpec
@@ -84,6 +85,11 @@ def describe(specs: list[FunctionSpec], prefix: str, base_url: str) -> list[str]
                 f"  {spec.name}: webPubSubTrigger "
                 f"{trigger.get('eventType')}/{trigger.get('eventName')} (hub {trigger.get('hub')})"
             )
+        elif trigger.type == timers.TIMER_TRIGGER:
+            lines.append(
+                f"  {spec.name}: timerTrigger {trigger.get('schedule')} "
+                f"(run now: POST {base_url}/admin/functions/{spec.name})"
+            )
         else:
             lines.append(f"  {spec.name}: {trigger.type} (not served by this host)")
         missing = unsupported_bindings(spec)
@@ -98,12 +104,22 @@ def build_app(
     *,
     app_module: ModuleType | None = None,
     webhook_key: str | None = None,
+    master_key: str | None = None,
+    timer_status: Path | None = None,
 ) -> web.Application:
-    """The host's routes; `webhook_key` makes the webhook check `?code=` (401 when wrong)."""
+    """The host's routes and timers.
+
+    `webhook_key` makes the webhook check `?code=` (401 when wrong); `master_key` makes the
+    admin API check it (the webhook takes it too, as Azure's master key opens system routes).
+    `timer_status` keeps the timers' schedule status across restarts (past-due runs).
+    Raises ScheduleError when a timer's schedule cannot be used.
+    """
     host = FunctionHost(specs, app_module)
     prefix = route_prefix(root)
     http = HttpDispatcher(host, prefix)
-    webhook = WebPubSubWebhook(host, webhook_key)
+    webhook = WebPubSubWebhook(host, webhook_key, master_key)
+    listeners = timers.listeners(specs, host.run_timer, timer_status)
+    admin = AdminInvoke([s.name for s in specs], listeners, master_key)
 
     async def index(request: web.Request) -> web.Response:
         return web.Response(text="Your Functions app (devstack local host) is up and running.")
@@ -111,14 +127,23 @@ def build_app(
     async def status(request: web.Request) -> web.Response:
         return web.json_response({"state": "Running", "functions": [s.name for s in specs]})
 
+    async def start_timers(app: web.Application) -> None:
+        for listener in listeners:
+            listener.start()
+
     async def close(app: web.Application) -> None:
+        for listener in listeners:
+            await listener.stop()
+        await admin.close()
         await app[HOST_KEY].close()
 
     app = web.Application(client_max_size=100 * 1024 * 1024)
     app[HOST_KEY] = host
+    app.on_startup.append(start_timers)
     app.on_cleanup.append(close)
     app.router.add_get("/", index)
     app.router.add_get("/admin/host/status", status)
+    app.router.add_post("/admin/functions/{name}", admin.handle)
     app.router.add_route("*", WEBHOOK_PATH, webhook.handle)
     app.router.add_route("*", f"/{prefix}/{{tail:.*}}" if prefix else "/{tail:.*}", http.handle)
     return app

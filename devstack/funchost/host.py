@@ -11,9 +11,11 @@ from types import ModuleType
 from typing import Any
 
 from aiohttp import web
+from azure.functions.meta import Datum
+from azure.functions.timer import TimerRequestConverter
 
 from devstack.funchost import wps_bindings
-from devstack.funchost.invoke import call, log_invocation, prepare
+from devstack.funchost.invoke import call, invocation_label, log_invocation, prepare
 from devstack.funchost.loader import FunctionSpec
 from devstack.funchost.worker_rules import encode_return, is_generic
 
@@ -48,6 +50,25 @@ class FunctionHost:
                 values[binding.name] = wps_bindings.connection_info(binding, binding_data)
         return values
 
+    async def execute(
+        self, spec: FunctionSpec, trigger_value: Any, binding_data: Mapping[str, str]
+    ) -> Any:
+        """Invoke `spec` with its bindings; the value its HTTP output (or return) carries."""
+        values = self._inputs(spec, binding_data)
+        values[spec.trigger.name] = trigger_value
+        invocation = prepare(spec, values)
+        result = await call(invocation)
+        if is_generic(spec.trigger.type):
+            result = encode_return(result)
+        http_result: Any = result
+        for binding in spec.outputs:
+            value = invocation.output(binding.name, result)
+            if binding.type == HTTP_OUTPUT:
+                http_result = value
+            elif binding.type == wps_bindings.OUTPUT_TYPE:
+                await wps_bindings.send_actions(self.clients, binding, value)
+        return http_result
+
     async def run(
         self,
         spec: FunctionSpec,
@@ -63,27 +84,33 @@ class FunctionHost:
         """
         started = time.perf_counter()
         try:
-            values = self._inputs(spec, binding_data)
-            values[spec.trigger.name] = trigger_value
-            invocation = prepare(spec, values)
-            result = await call(invocation)
-            if is_generic(spec.trigger.type):
-                result = encode_return(result)
-            http_result: Any = result
-            for binding in spec.outputs:
-                value = invocation.output(binding.name, result)
-                if binding.type == HTTP_OUTPUT:
-                    http_result = value
-                elif binding.type == wps_bindings.OUTPUT_TYPE:
-                    await wps_bindings.send_actions(self.clients, binding, value)
-            response = respond(http_result)
+            response = respond(await self.execute(spec, trigger_value, binding_data))
         except Exception as exc:
-            log.exception("Function '%s' failed: %s: %s", spec.name, type(exc).__name__, exc)
+            _log_failure(spec, exc)
             answer = await on_error(exc)
-            log_invocation(spec.name, False, answer.status if answer else None, started)
+            log_invocation(spec.name, False, started, answer.status if answer else None)
             return answer or web.Response(status=500)  # nobody reads it: the caller has gone
-        log_invocation(spec.name, True, response.status, started)
+        log_invocation(spec.name, True, started, response.status)
         return response
+
+    async def run_timer(self, spec: FunctionSpec, timer_info: str) -> bool:
+        """Invoke a timer function with the TimerInfo JSON; False when it raised (logged)."""
+        invocation_label.set(f"timer {spec.name}")
+        started = time.perf_counter()
+        try:
+            # The worker's own conversion: the library builds func.TimerRequest from the JSON.
+            request = TimerRequestConverter.decode(Datum(timer_info, "json"), trigger_metadata=None)
+            await self.execute(spec, request, {})
+        except Exception as exc:
+            _log_failure(spec, exc)
+            log_invocation(spec.name, False, started)
+            return False
+        log_invocation(spec.name, True, started)
+        return True
+
+
+def _log_failure(spec: FunctionSpec, exc: BaseException) -> None:
+    log.exception("Function '%s' failed: %s: %s", spec.name, type(exc).__name__, exc)
 
 
 async def close_app_objects(module: ModuleType | None) -> None:

@@ -116,8 +116,9 @@ async def call(invocation: Invocation) -> Any:
     return await asyncio.get_running_loop().run_in_executor(None, bound)
 
 
-def log_invocation(name: str, ok: bool, status: int | None, started: float) -> None:
+def log_invocation(name: str, ok: bool, started: float, status: int | str | None = "") -> None:
+    """One line per invocation; `status` is the HTTP answer (None: none sent, "": not HTTP)."""
     ms = (time.perf_counter() - started) * 1000
     outcome = "Succeeded" if ok else "Failed"
-    detail = f", {status}" if status is not None else ", no answer"
+    detail = "" if status == "" else f", {status}" if status is not None else ", no answer"
     log.info("Executed 'Functions.%s' (%s%s, %.0f ms)", name, outcome, detail, ms)

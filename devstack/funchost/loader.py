@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+import functools
 import importlib
 import importlib.util
 import inspect
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -28,14 +29,17 @@ class BindingSpec:
     type: str
     direction: str
     settings: Mapping[str, Any]
+    _lowered: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lowered: dict[str, Any] = {}
+        for k, v in self.settings.items():
+            lowered.setdefault(k.lower(), v)  # the first spelling wins, as before
+        object.__setattr__(self, "_lowered", lowered)
 
     def get(self, key: str, default: Any = None) -> Any:
         """A setting by name, case-insensitively (the host reads function.json that way)."""
-        lowered = key.lower()
-        for k, v in self.settings.items():
-            if k.lower() == lowered:
-                return v
-        return default
+        return self._lowered.get(key.lower(), default)
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,11 @@ class FunctionSpec:
     is_async: bool
     params: tuple[str, ...]
 
-    @property
+    @functools.cached_property
     def inputs(self) -> tuple[BindingSpec, ...]:
         return tuple(b for b in self.bindings if b.direction == "in" and b is not self.trigger)
 
-    @property
+    @functools.cached_property
     def outputs(self) -> tuple[BindingSpec, ...]:
         return tuple(b for b in self.bindings if b.direction != "in")
 

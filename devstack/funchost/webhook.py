@@ -14,8 +14,6 @@ timeout). `connected` and `disconnected` answer 200 whatever happens.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import hmac
 import logging
 import os
 from collections.abc import Mapping
@@ -25,6 +23,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from devstack.funchost import wps_protocol as wps
+from devstack.funchost.admin import key_matches
 from devstack.funchost.host import FunctionHost
 from devstack.funchost.invoke import invocation_label
 from devstack.funchost.jsonwriter import indented
@@ -35,7 +34,6 @@ from devstack.funchost.wps_response import ServiceReply, build_reply
 log = logging.getLogger("devstack.funchost")
 TRIGGER_TYPE = "webPubSubTrigger"
 _NOT_SUPPORTED = "Message data only supports text, binary, json. Current value is: "
-KEY_HEADER = "x-functions-key"
 # The longest a request is held for a raising function (the host's own functionTimeout bound).
 HANG_LIMIT_SECONDS = 600.0
 _DATA_TYPES = {
@@ -45,23 +43,23 @@ _DATA_TYPES = {
 }
 
 
-def _headers(raw: CIMultiDictProxy[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for name, value in raw.items():
-        out.setdefault(name.lower(), []).append(value)
-    return out
-
-
-def _context_headers(raw: CIMultiDictProxy[str]) -> dict[str, list[str]]:
-    """Every request header except .NET's content headers, first spelling kept."""
-    out: dict[str, list[str]] = {}
+def _headers(raw: CIMultiDictProxy[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The request headers by lower-cased name (for the CloudEvents fields), and as the
+    extension's `connectionContext.headers` shows them: every header except .NET's content
+    headers, under its first spelling. One pass makes both."""
+    by_name: dict[str, list[str]] = {}
+    shown: dict[str, list[str]] = {}
     spelling: dict[str, str] = {}
     for name, value in raw.items():
-        if name.lower() in wps.CONTENT_HEADERS:
+        lowered = name.lower()
+        by_name.setdefault(lowered, []).append(value)
+        if lowered in wps.CONTENT_HEADERS:
             continue
-        key = spelling.setdefault(name.lower(), name)
-        out.setdefault(key, []).append(value)
-    return out
+        key = spelling.get(lowered)
+        if key is None:
+            key = spelling[lowered] = str(name)
+        shown.setdefault(key, []).append(value)
+    return by_name, shown
 
 
 def _event_parts(fields: Mapping[str, Any], context: wps.ConnectionContext) -> dict[str, Any]:
@@ -87,16 +85,18 @@ async def _hold_until_caller_leaves(request: web.Request) -> None:
 
 
 class WebPubSubWebhook:
-    def __init__(self, host: FunctionHost, key: str | None = None) -> None:
+    def __init__(
+        self, host: FunctionHost, key: str | None = None, master_key: str | None = None
+    ) -> None:
         self.host = host
         self.key = key
+        self.master_key = master_key
         self.functions = [s for s in host.specs if s.trigger.type == TRIGGER_TYPE]
+        self._table: dict[tuple[str, str, str], FunctionSpec] | None = None
+        self._table_hub = ""
 
     def _authorized(self, request: web.Request) -> bool:
-        if not self.key:
-            return True
-        given = request.query.get("code") or request.headers.get(KEY_HEADER) or ""
-        return hmac.compare_digest(given.encode(), self.key.encode())
+        return not self.key or key_matches(request, self.key, self.master_key)
 
     @staticmethod
     def _access() -> wps.ServiceAccess | None:
@@ -104,17 +104,19 @@ class WebPubSubWebhook:
         return wps.ServiceAccess.parse(connection_string) if connection_string else None
 
     def _lookup(self, context: wps.ConnectionContext) -> FunctionSpec | None:
-        for spec in self.functions:
-            hub = spec.trigger.get("hub") or os.environ.get(HUB_SETTING, "")
-            event_type = str(spec.trigger.get("eventType") or "")
-            event_name = str(spec.trigger.get("eventName") or "")
-            if (
-                str(hub).lower() == context.hub.lower()
-                and event_type.lower() == context.event_type.lower()
-                and event_name.lower() == context.event_name.lower()
-            ):
-                return spec
-        return None
+        """The function for the event's hub, type and name (compared case-insensitively)."""
+        hub_setting = os.environ.get(HUB_SETTING, "")
+        if self._table is None or self._table_hub != hub_setting:
+            # Built once (again only if the hub setting changes), not per event.
+            table: dict[tuple[str, str, str], FunctionSpec] = {}
+            for spec in self.functions:
+                hub = str(spec.trigger.get("hub") or hub_setting).lower()
+                event_type = str(spec.trigger.get("eventType") or "").lower()
+                event_name = str(spec.trigger.get("eventName") or "").lower()
+                table.setdefault((hub, event_type, event_name), spec)  # the first one wins
+            self._table, self._table_hub = table, hub_setting
+        key = (context.hub.lower(), context.event_type.lower(), context.event_name.lower())
+        return self._table.get(key)
 
     async def handle(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
@@ -126,13 +128,13 @@ class WebPubSubWebhook:
         access = self._access()
         if request.method in {"OPTIONS", "GET"}:
             return self._handshake(request, access)
+        by_name, shown = _headers(request.headers)
         try:
-            context = wps.parse_context(_headers(request.headers))
+            context = wps.parse_context(by_name, shown)
         except wps.BadRequest as exc:
             log.warning("Web PubSub webhook: %s", exc)
             return web.Response(status=400)
         invocation_label.set(f"{context.event_name} conn={context.connection_id}")
-        context = dataclasses.replace(context, headers=_context_headers(request.headers))
         spec = self._lookup(context)
         if spec is None:
             log.warning(

@@ -45,9 +45,12 @@ def check_annotations(
     """
     hints = typing.get_type_hints(user_function)
     for name, binding_type, data_type in bindings:
-        if name not in hints or not is_generic(binding_type):
+        if name not in hints:
             continue
         annotation = hints[name]
+        if not is_generic(binding_type):
+            _check_converter(function_name, name, binding_type, annotation)
+            continue
         if typing.get_origin(annotation) is not None or not isinstance(annotation, type):
             raise FunctionLoadError(
                 function_name, f"binding {name} has invalid non-type annotation {annotation!r}"
@@ -67,6 +70,19 @@ def check_annotations(
             f'type of {name} binding in function.json "{binding_type}" does not match its '
             f'Python annotation "{annotation.__name__}"',
         )
+
+
+def _check_converter(function_name: str, name: str, binding_type: str, annotation: Any) -> None:
+    """A binding with a library converter (timerTrigger: func.TimerRequest) checks its type."""
+    registry: Any = func.get_binding_registry()  # type: ignore[no-untyped-call]
+    converter = registry.get(binding_type)
+    if not isinstance(annotation, type) or converter.check_input_type_annotation(annotation):
+        return
+    raise FunctionLoadError(
+        function_name,
+        f'type of {name} binding in function.json "{binding_type}" does not match its '
+        f'Python annotation "{annotation.__name__}"',
+    )
 
 
 def encode_return(value: Any) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -57,6 +58,7 @@ class ServiceAccess:
     access_key: str | None
 
     @classmethod
+    @functools.lru_cache(maxsize=16)  # the same app setting, read for every event
     def parse(cls, connection_string: str) -> ServiceAccess:
         parts: dict[str, str] = {}
         for item in connection_string.split(";"):
@@ -99,12 +101,16 @@ def signature_valid(
             continue
         if not access.access_key:
             return True
-        digest = hmac.new(
-            access.access_key.encode(), connection_id.encode(), hashlib.sha256
-        ).hexdigest()
-        expected = f"sha256={digest}"
+        expected = _expected_signature(access.access_key, connection_id)
         return any(hmac.compare_digest(s.lower(), expected) for s in split_list(signature))
     return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _expected_signature(access_key: str, connection_id: str) -> str:
+    """Every event of a connection carries the same signature: computed once per connection."""
+    digest = hmac.new(access_key.encode(), connection_id.encode(), hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
 
 
 def decode_states(header: str | None) -> dict[str, str]:
@@ -186,8 +192,12 @@ class ConnectionContext:
         }
 
 
-def parse_context(headers: Mapping[str, Sequence[str]]) -> ConnectionContext:
+def parse_context(
+    headers: Mapping[str, Sequence[str]], shown: dict[str, list[str]] | None = None
+) -> ConnectionContext:
     """Headers (lower-cased name -> values, in arrival order) -> ConnectionContext.
+
+    `shown` becomes `connectionContext.headers` (default: none).
 
     Raises BadRequest for a missing or repeated required header or a malformed state.
     """
@@ -217,7 +227,7 @@ def parse_context(headers: Mapping[str, Sequence[str]]) -> ConnectionContext:
         signature=",".join(signatures) if signatures else None,
         origin=",".join(origins),
         states=decode_states(single(STATE_HEADER, required=False)),
-        headers={},
+        headers=shown if shown is not None else {},
     )
 
 

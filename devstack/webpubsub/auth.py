@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import time
@@ -112,7 +113,11 @@ def claim_list(claims: Mapping[str, Any], name: str) -> list[str]:
     return [str(value)]
 
 
+@functools.lru_cache(maxsize=4096)
 def connection_signature(access_key: str, connection_id: str) -> str:
-    """`ce-signature` value: `sha256=<hex HMAC-SHA256(access key, connection id)>`."""
+    """`ce-signature` value: `sha256=<hex HMAC-SHA256(access key, connection id)>`.
+
+    Kept per connection: every event of a connection carries the same value.
+    """
     digest = hmac.new(access_key.encode(), connection_id.encode(), hashlib.sha256).hexdigest()
     return f"sha256={digest}"

@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_`,.\[\]]{0,127}$")
 SERVICE_KEY = web.AppKey("service", Service)
 MESSAGE_TOO_BIG = 1009
+# No permessage-deflate: the service answers without it, as ASP.NET Core does unless
+# WebSocketAcceptContext.DangerousEnableCompression is set, and as Microsoft's own simulator
+# does (azure-sdk-for-js sdk/web-pubsub/web-pubsub-simulator: a `ws` WebSocketServer, whose
+# perMessageDeflate is off by default). Compressing every frame was also a third of the
+# emulator's time under bench.stack_echo (py-spy).
+COMPRESS = False
 
 
 def _requested_protocols(request: web.Request) -> list[str]:
@@ -122,7 +128,9 @@ async def client_endpoint(request: web.Request) -> web.StreamResponse:
             status=500, text=f"the event handler chose subprotocol {selected!r}, not requested"
         )
     ws = web.WebSocketResponse(
-        protocols=(protocol,) if protocol else (), max_msg_size=service.config.max_frame_size
+        protocols=(protocol,) if protocol else (),
+        max_msg_size=service.config.max_frame_size,
+        compress=COMPRESS,
     )
     await ws.prepare(request)
 
@@ -210,12 +218,16 @@ async def _recover(request: web.Request, service: Service, hub: str) -> web.Stre
         and connection.subprotocol in _requested_protocols(request)
     )
     if connection is None or not valid:
-        ws = web.WebSocketResponse(protocols=tuple(_requested_protocols(request))[:1])
+        ws = web.WebSocketResponse(
+            protocols=tuple(_requested_protocols(request))[:1], compress=COMPRESS
+        )
         await ws.prepare(request)
         await ws.close(code=POLICY_VIOLATION, message=b"The connection cannot be recovered")
         return ws
     ws = web.WebSocketResponse(
-        protocols=(connection.subprotocol or "",), max_msg_size=service.config.max_frame_size
+        protocols=(connection.subprotocol or "",),
+        max_msg_size=service.config.max_frame_size,
+        compress=COMPRESS,
     )
     await ws.prepare(request)
     first = [connected_message(connection.id, connection.user_id, connection.reconnection_token)]

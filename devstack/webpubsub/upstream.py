@@ -13,9 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from .auth import connection_signature
+from .http1 import Http1Client, HttpError, HttpResponse
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ def merge_states(current: str | None, update: str | None) -> str | None:
     (`{key: base64(json(value))}`), keys merge; otherwise the new value replaces the old,
     as the service does with an opaque state. An empty value clears the state.
     """
-    if update is None:
+    if update is None or update == current:  # the same states again (each event's answer)
         return current
     if not update:
         return None
@@ -100,24 +99,19 @@ class UpstreamClient:
         self.origin = origin
         self.timeout = timeout
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._session: aiohttp.ClientSession | None = None
+        # Keep-alive connections to the event handlers, as the service keeps them.
+        self._http = Http1Client(connect_timeout=timeout)
         self._validated: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        self._http.close()
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            # sock_read bounds the wait for the answer; the wait for a slot is not counted.
-            timeout = aiohttp.ClientTimeout(
-                total=None, connect=None, sock_connect=self.timeout, sock_read=self.timeout
-            )
-            connector = aiohttp.TCPConnector(limit=0)
-            self._session = aiohttp.ClientSession(timeout=timeout, connector=connector)
-        return self._session
+    async def _request(
+        self, method: str, url: str, headers: dict[str, str], body: bytes = b""
+    ) -> HttpResponse:
+        """One request, its answer within the timeout (counted from when it is sent)."""
+        return await self._http.request(method, url, headers, body, self.timeout)
 
     async def validate(self, url: str) -> None:
         """The abuse-protection handshake, once per URL (retried after a failure)."""
@@ -129,10 +123,10 @@ class UpstreamClient:
                 return
             headers = {"WebHook-Request-Origin": self.origin, "ce-awpsversion": "1.0"}
             try:
-                async with self._client().options(url, headers=headers) as response:
-                    allowed = response.headers.getall("WebHook-Allowed-Origin", [])
-                    status = response.status
-            except (aiohttp.ClientError, TimeoutError) as exc:
+                response = await self._request("OPTIONS", url, headers)
+                allowed = response.headers.get("webhook-allowed-origin", [])
+                status = response.status
+            except (HttpError, TimeoutError) as exc:
                 raise UpstreamError(f"event handler {shown(url)} unreachable: {exc!r}") from exc
             origins = {o.strip().lower() for value in allowed for o in value.split(",")}
             if not (200 <= status < 300) or not ({"*", self.origin.lower()} & origins):
@@ -174,16 +168,13 @@ class UpstreamClient:
         if context.states:
             headers[STATE_HEADER] = context.states
         try:
-            async with (
-                self._slots,
-                self._client().post(url, data=body, headers=headers) as response,
-            ):
-                content = await response.read()
-                return EventResult(
-                    status=response.status,
-                    body=content,
-                    content_type=response.headers.get("Content-Type"),
-                    states=response.headers.get(STATE_HEADER),
-                )
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            async with self._slots:  # the wait for a slot is not counted against the timeout
+                response = await self._request("POST", url, headers, body)
+            return EventResult(
+                status=response.status,
+                body=response.body,
+                content_type=response.header("Content-Type"),
+                states=response.header(STATE_HEADER),
+            )
+        except (HttpError, TimeoutError) as exc:
             raise UpstreamError(f"event {ce_type} to {shown(url)} failed: {exc!r}") from exc

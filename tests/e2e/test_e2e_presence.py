@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -14,13 +13,10 @@ from websockets.protocol import State
 
 from channels import chat  # noqa: F401 - wires chat into this process's registry
 from devstack.stack import LocalStack
-from shared.azure.runtime import ChannelRuntime
-from shared.azure.settings import Settings
 from shared.azure.stores import TableConnectionStore
 from shared.azure.tables import TableStorage
 from shared.azure.webpubsub import WebPubSubTransport
 from shared.core.event_hub import EventHub
-from shared.core.sweep import sweep
 from tests.conftest import STACK_SETTINGS
 from tests.e2e.chat_client import QUIET, ChatClient, join, signed_token
 
@@ -160,42 +156,6 @@ async def test_a_flood_gets_429_frames_the_socket_stays_and_later_frames_pass(
     history = await ada.call("history", limit=200)
     # refused frames stored nothing; a retried one is stored once
     assert len(history["messages"]) == len(passed) + len(unavailable) + 1
-    await ada.close()
-
-
-async def test_after_a_host_crash_the_member_list_is_still_the_services(
-    stack: LocalStack, http: aiohttp.ClientSession, room: str
-) -> None:
-    """The `disconnected` event of a socket closed while the host is down is lost (no leave
-    notice, a stale record); the member list comes from the service, so it is right, and the
-    sweep sends the notice late."""
-    ada = await join(http, stack.host_url, room, "Ada")
-    bob = await join(http, stack.host_url, room, "Bob")
-    await ada.notice()  # bob's join
-    host = next(child for child in stack.children if child.name == "funchost")
-    assert host.proc is not None
-    host.proc.kill()
-    host.proc.wait()
-    try:
-        await bob.close()  # its disconnected event finds no host
-        await asyncio.sleep(QUIET)
-    finally:
-        host.start()
-        await asyncio.to_thread(
-            stack._wait, f"http://127.0.0.1:{stack.host_port}/admin/host/status", "GET", 60
-        )
-    members = await ada.call("members")
-    assert members["members"] == [{"userId": ada.user_id, "connections": 1, "name": "Ada"}]
-    assert ada.presence.empty()  # the leave notice was lost with the host
-
-    # The sweep (a timer; run here as another instance would, its hour come) finds Bob's
-    # record of a connection the service no longer has: the leave notice comes after all.
-    runtime = ChannelRuntime(settings=Settings.from_env(stack.host_settings()))
-    try:
-        await sweep(runtime.parts.dispatcher, now=datetime.now(UTC) + timedelta(hours=2))
-    finally:
-        await runtime.aclose()
-    assert await ada.notice() == notice("leave", bob)
     await ada.close()
 
 

@@ -253,3 +253,17 @@ async def test_recovery_with_a_wrong_token_closes_with_1008(
     intruder = await connect(url, RELIABLE)
     code, _ = await intruder.closed()
     assert code == 1008
+
+
+async def test_permessage_deflate_is_not_negotiated(
+    emulator: Emulator, client_url: ClientUrl
+) -> None:
+    """As the service (ASP.NET Core without DangerousEnableCompression) and Microsoft's own
+    simulator: a client that offers compression gets plain frames."""
+    url = await client_url(emulator, user_id="alice")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(url, protocols=(JSON,), compress=15) as ws,
+    ):
+        assert ws.compress == 0
+        assert "Sec-WebSocket-Extensions" not in ws._response.headers
