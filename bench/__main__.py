@@ -19,12 +19,12 @@ def main() -> None:
     hot = triggers.main([])
     print("\n== bench.cold_start")
     cold = cold_start.main([])
-    print("\n== bench.stack_echo (50 clients x 40 round trips)")
-    echo = stack_echo.main(["--clients", "50", "--messages", "40"])
+    print("\n== bench.stack_echo (50 clients x 40 round trips, against python-socketio in turn)")
+    echo, peer_echo = stack_echo.compare(clients=50, messages=40, rounds=5)
     print("\n== bench.stack_fanout (1,000 subscribers)")
     fanout = stack_fanout.main([])
-    print("\n== bench.socketio_peer (the same two workloads on python-socketio)")
-    peer_echo, peer_fanout = socketio_peer.main(
+    print("\n== bench.socketio_peer (the same fan-out on python-socketio)")
+    _, peer_fanout = socketio_peer.main(
         ["--clients", "50", "--messages", "40", "--subscribers", "1000"]
     )
     print("\n== bench.local_echo")
@@ -39,7 +39,7 @@ def main() -> None:
     rows += [
         ("cold import vs its packages alone", f"{cold.ratio:.2f}x"),
         (
-            "stack echo vs python-socketio (throughput)",
+            "stack echo vs python-socketio (throughput, median of 5 pairs)",
             f"{echo.per_second / peer_echo.per_second:.2f}x "
             f"({echo.per_second:,.0f} vs {peer_echo.per_second:,.0f} msgs/s)",
         ),

@@ -118,10 +118,11 @@ def report(f: EchoFigures) -> None:
     print(f"  p99         : {f.p99_ms:>10.1f} ms")
 
 
-def compare(clients: int, messages: int, rounds: int) -> EchoFigures:
+def compare(clients: int, messages: int, rounds: int) -> tuple[EchoFigures, EchoFigures]:
     """Stack and python-socketio in turn, `rounds` pairs; prints each pair's ratio, the median.
 
-    Returns the stack's figures of the median pair.
+    Returns the median pair (the stack's figures, python-socketio's): pairing keeps the ratio
+    meaningful when the machine's speed drifts between runs.
     """
     from bench import socketio_peer  # imported only when asked: python-socketio is dev-only
 
@@ -143,7 +144,7 @@ def compare(clients: int, messages: int, rounds: int) -> EchoFigures:
         f"  vs python-socketio: {ours.per_second / peer.per_second:.2f}x, the median of "
         f"{len(pairs)} pairs ({ours.per_second:,.0f} vs {peer.per_second:,.0f} msgs/s)"
     )
-    return ours
+    return ours, peer
 
 
 def main(argv: list[str] | None = None) -> EchoFigures:
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> EchoFigures:
     parser.add_argument("--rounds", type=int, default=5, help="stack/peer pairs with --vs-socketio")
     args = parser.parse_args(argv)
     if args.vs_socketio:
-        return compare(args.clients, args.messages, args.rounds)
+        return compare(args.clients, args.messages, args.rounds)[0]
     with LocalStack() as stack:
         figures = asyncio.run(run(stack.host_url, args.clients, args.messages))
         stack.check()
