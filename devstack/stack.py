@@ -200,7 +200,7 @@ class LocalStack:
                 self.children.append(child)
                 child.start()
             self._wait(f"http://127.0.0.1:{self.emulator_port}/api/health", "HEAD", timeout)
-            self._wait(f"http://127.0.0.1:{self.host_port}/admin/host/status", "GET", timeout)
+            self._wait(f"http://127.0.0.1:{self.host_port}/admin/host/ping", "GET", timeout)
         except BaseException as exc:
             self.failed = isinstance(exc, StackError)
             self.stop()

@@ -10,7 +10,7 @@ from types import ModuleType
 from aiohttp import web
 
 from devstack.funchost import http_trigger, timers
-from devstack.funchost.admin import AdminInvoke
+from devstack.funchost.admin import AdminInvoke, key_matches
 from devstack.funchost.host import FunctionHost, unsupported_bindings
 from devstack.funchost.invoke import invocation_label
 from devstack.funchost.loader import FunctionSpec
@@ -124,8 +124,15 @@ def build_app(
     async def index(request: web.Request) -> web.Response:
         return web.Response(text="Your Functions app (devstack local host) is up and running.")
 
+    # As the host's HostController: status is an admin route (the master key when keys are
+    # checked), ping answers anyone (azure-functions-host, Controllers/HostController.cs).
     async def status(request: web.Request) -> web.Response:
+        if master_key and not key_matches(request, master_key):
+            return web.Response(status=401)
         return web.json_response({"state": "Running", "functions": [s.name for s in specs]})
+
+    async def ping(request: web.Request) -> web.Response:
+        return web.Response(status=200)
 
     async def start_timers(app: web.Application) -> None:
         for listener in listeners:
@@ -143,6 +150,8 @@ def build_app(
     app.on_cleanup.append(close)
     app.router.add_get("/", index)
     app.router.add_get("/admin/host/status", status)
+    app.router.add_route("GET", "/admin/host/ping", ping)
+    app.router.add_route("POST", "/admin/host/ping", ping)
     app.router.add_post("/admin/functions/{name}", admin.handle)
     app.router.add_route("*", WEBHOOK_PATH, webhook.handle)
     app.router.add_route("*", f"/{prefix}/{{tail:.*}}" if prefix else "/{tail:.*}", http.handle)

@@ -126,7 +126,7 @@ async def test_after_a_host_crash_the_member_list_is_still_the_services(
     finally:
         host.start()
         await asyncio.to_thread(
-            stack._wait, f"http://127.0.0.1:{stack.host_port}/admin/host/status", "GET", 60
+            stack._wait, f"http://127.0.0.1:{stack.host_port}/admin/host/ping", "GET", 60
         )
     members = await ada.call("members")
     assert members["members"] == [{"userId": ada.user_id, "connections": 1, "name": "Ada"}]

@@ -171,6 +171,23 @@ async def test_the_admin_endpoint_needs_the_master_key(timer_host: str) -> None:
     assert await admin(timer_host, "yearly", {"input": ""}, key="wrong") == 401
 
 
+async def test_host_status_is_an_admin_route_and_ping_answers_anyone(timer_host: str) -> None:
+    # azure-functions-host, HostController.cs: status [Authorize(AdminAuthLevelOrInternal)],
+    # ping none
+    async def get(path: str, key: str | None) -> int:
+        headers = {"x-functions-key": key} if key else {}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{timer_host}{path}", headers=headers) as response,
+        ):
+            return response.status
+
+    assert await get("/admin/host/status", None) == 401
+    assert await get("/admin/host/status", "wrong") == 401
+    assert await get("/admin/host/status", MASTER_KEY) == 200
+    assert await get("/admin/host/ping", None) == 200
+
+
 async def test_the_admin_endpoint_refuses_what_it_cannot_run(timer_host: str) -> None:
     assert await admin(timer_host, "no_such_function", {"input": ""}) == 404
     assert await admin(timer_host, "yearly") == 400  # no FunctionInvocation body
