@@ -16,7 +16,7 @@ from azure.data.tables import UpdateMode
 
 from shared.azure.tables import TableStorage
 from shared.core.errors import ServiceUnavailableError
-from shared.core.stores import ConnectionRecord
+from shared.core.stores import ConnectionRecord, session_end
 
 CONNECTIONS_TABLE = "connections"
 ROW_KEY = "connection"
@@ -67,13 +67,16 @@ class TableConnectionStore:
         await self._storage.run(self._table, lambda t: t.upsert_entity(entity))
 
     async def save_session(self, channel_id: str, session: dict[str, Any] | None) -> None:
-        await self._merge(channel_id, "Session", _json_or_empty(session))
+        ends = session_end(session)  # the sweep looks again when the session runs out
+        await self._merge(
+            channel_id, Session=_json_or_empty(session), **({"CheckAfter": ends} if ends else {})
+        )
 
     async def save_state(self, channel_id: str, state: Any) -> None:
-        await self._merge(channel_id, "State", _json_or_empty(state))
+        await self._merge(channel_id, State=_json_or_empty(state))
 
-    async def _merge(self, channel_id: str, name: str, value: str) -> None:
-        entity = {"PartitionKey": channel_id, "RowKey": ROW_KEY, name: value}
+    async def _merge(self, channel_id: str, **values: Any) -> None:
+        entity = {"PartitionKey": channel_id, "RowKey": ROW_KEY, **values}
         try:
             await self._storage.run(  # merge: opening data stays as it is
                 self._table,

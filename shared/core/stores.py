@@ -16,6 +16,19 @@ UNCONFIRMED_WINDOW = timedelta(minutes=2)
 """A new record is first checked against the service this long after its connect (the
 connect -> connected handshake fits well inside); see shared/core/sweep.py."""
 
+SESSION_GRACE = timedelta(minutes=5)
+"""A session whose token expired this long ago, and was not renewed, ends its connection: the
+sweep closes it (a client still sending is told 401 at once, and may re-authenticate)."""
+
+
+def session_end(session: dict[str, Any] | None) -> datetime | None:
+    """When the sweep should close a connection for its session: its token's expiry plus the
+    grace; None when the session does not expire (or there is none)."""
+    expires = (session or {}).get("expiresAt")
+    if not isinstance(expires, int | float):
+        return None
+    return datetime.fromtimestamp(expires, UTC) + SESSION_GRACE
+
 
 @dataclass(frozen=True)
 class ConnectionRecord:
@@ -34,13 +47,18 @@ class ConnectionRecord:
 
     def __post_init__(self) -> None:
         if self.check_after is None:
-            object.__setattr__(self, "check_after", self.connected_at + UNCONFIRMED_WINDOW)
+            first = self.connected_at + UNCONFIRMED_WINDOW
+            ends = session_end(self.session)
+            object.__setattr__(self, "check_after", min(first, ends) if ends else first)
 
 
 class ConnectionStore(Protocol):
     async def get(self, channel_id: str) -> ConnectionRecord | None: ...
     async def put(self, record: ConnectionRecord) -> None: ...
-    async def save_session(self, channel_id: str, session: dict[str, Any] | None) -> None: ...
+    async def save_session(self, channel_id: str, session: dict[str, Any] | None) -> None:
+        """Keep the session; one that expires brings the record's check to its end, so the
+        sweep closes a connection whose session ran out (the same write)."""
+
     async def save_state(self, channel_id: str, state: Any) -> None: ...
     async def delete(self, channel_id: str) -> None: ...
     def due_for_check(self, now: datetime) -> AsyncIterator[str]:
@@ -65,7 +83,9 @@ class MemoryConnectionStore:
     async def save_session(self, channel_id: str, session: dict[str, Any] | None) -> None:
         record = self.records.get(channel_id)
         if record is not None:
-            self.records[channel_id] = replace(record, session=session)
+            ends = session_end(session)
+            check = ends if ends else record.check_after
+            self.records[channel_id] = replace(record, session=session, check_after=check)
 
     async def save_state(self, channel_id: str, state: Any) -> None:
         record = self.records.get(channel_id)

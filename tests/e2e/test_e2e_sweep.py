@@ -27,6 +27,8 @@ from azure.data.tables.aio import TableServiceClient
 
 from devstack.stack import LocalStack
 from shared.azure.stores import CONNECTIONS_TABLE
+from shared.core.stores import SESSION_GRACE
+from shared.core.sweep import EXPIRED_REASON
 from tests.e2e.chat_client import QUIET, TIMEOUT, guest, join, negotiate
 
 pytestmark = pytest.mark.e2e
@@ -147,4 +149,48 @@ async def test_after_a_host_crash_the_member_list_is_still_the_services(
     (kept,) = await wait_for_records(tables, room, 1)  # Bob's went; Ada's was checked and kept
     assert kept["PartitionKey"] in {r["PartitionKey"] for r in stale}
     assert kept["CheckAfter"] > datetime.now(UTC) + timedelta(minutes=30)  # not asked again soon
+    await ada.close()
+
+
+async def test_a_session_left_expired_is_told_and_closed_by_the_hosts_timer(
+    stack: LocalStack, http: aiohttp.ClientSession, tables: TableServiceClient, room: str
+) -> None:
+    """A socket keeps its room after its token expires (the service does not close it); one
+    whose session stayed expired past the grace is told, closed, and its members hear it
+    leave. Its record's session is moved into the past here, as hours would."""
+    ada = await join(http, stack.host_url, room, "Ada")
+    bob = await join(http, stack.host_url, room, "Bob")
+    await ada.notice()  # bob's join
+    records = await wait_for_records(tables, room, 2)
+    (bobs,) = [r for r in records if json.loads(r["Session"])["userId"] == bob.user_id]
+    expired = int((datetime.now(UTC) - SESSION_GRACE).timestamp()) - 60
+    table = tables.get_table_client(CONNECTIONS_TABLE)
+    await table.update_entity(
+        {
+            "PartitionKey": bobs["PartitionKey"],
+            "RowKey": bobs["RowKey"],
+            "Session": json.dumps({**json.loads(bobs["Session"]), "expiresAt": expired}),
+            "CheckAfter": datetime.now(UTC) - timedelta(seconds=1),
+        },
+        mode=UpdateMode.MERGE,
+    )
+
+    await run_sweep(http, stack)
+
+    told = await bob.reply()
+    assert (told["status"], told["error"]) == (401, EXPIRED_REASON)
+    assert bob.reader is not None
+    await asyncio.wait_for(bob.reader, TIMEOUT)  # the service closed the socket
+    assert await ada.notice() == {
+        "type": "presence",
+        "event": "leave",
+        "userId": bob.user_id,
+        "room": room,
+        "name": "Bob",
+    }
+    (kept,) = await wait_for_records(tables, room, 1)
+    assert json.loads(kept["Session"])["userId"] == ada.user_id
+    assert (await ada.call("members"))["members"] == [
+        {"userId": ada.user_id, "connections": 1, "name": "Ada"}
+    ]
     await ada.close()
