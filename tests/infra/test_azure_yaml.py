@@ -19,6 +19,7 @@ from tests.infra.bicep_tree import Infra
 FILES = load_project()
 INFRA = Infra(load_sources())
 POSTDEPLOY, PREPROVISION = "infra/hooks/postdeploy.sh", "infra/hooks/preprovision.sh"
+PREPACKAGE = "infra/hooks/prepackage.sh"
 
 
 def test_real_azure_yaml_passes() -> None:
@@ -30,9 +31,10 @@ def test_azure_yaml_names_the_service_and_the_hook_scripts() -> None:
     assert config["services"] == {"api": {"project": ".", "language": "python", "host": "function"}}
     assert {name: hook["run"] for name, hook in config["hooks"].items()} == {
         "preprovision": PREPROVISION,
+        "prepackage": PREPACKAGE,
         "postdeploy": POSTDEPLOY,
     }
-    for script in (PREPROVISION, POSTDEPLOY, "infra/hooks/rotate-webpubsub-key.sh"):
+    for script in (PREPROVISION, PREPACKAGE, POSTDEPLOY, "infra/hooks/rotate-webpubsub-key.sh"):
         assert os.access(ROOT / script, os.X_OK), f"{script} is not executable"
 
 
