@@ -16,6 +16,7 @@ import json
 import socket
 import struct
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -29,7 +30,7 @@ from devstack.stack import LocalStack
 from shared.azure.stores import CONNECTIONS_TABLE
 from shared.core.stores import SESSION_GRACE
 from shared.core.sweep import EXPIRED_REASON
-from tests.e2e.chat_client import QUIET, TIMEOUT, guest, join, negotiate
+from tests.e2e.chat_client import QUIET, TIMEOUT, ChatClient, guest, join, negotiate
 
 pytestmark = pytest.mark.e2e
 SWEEP = "sweep_connections"
@@ -68,6 +69,17 @@ async def make_due(tables: TableServiceClient, records: list[TableEntity]) -> No
             etag=record.metadata["etag"],
             match_condition=MatchConditions.IfNotModified,
         )
+
+
+def left(client: ChatClient) -> dict[str, Any]:
+    """The presence notice of `client` leaving its room."""
+    return {
+        "type": "presence",
+        "event": "leave",
+        "userId": client.user_id,
+        "room": client.room,
+        "name": client.name,
+    }
 
 
 async def run_sweep(http: aiohttp.ClientSession, stack: LocalStack) -> None:
@@ -139,13 +151,7 @@ async def test_after_a_host_crash_the_member_list_is_still_the_services(
     await make_due(tables, stale)
     await run_sweep(http, stack)
 
-    assert await ada.notice() == {
-        "type": "presence",
-        "event": "leave",
-        "userId": bob.user_id,
-        "room": room,
-        "name": "Bob",
-    }
+    assert await ada.notice() == left(bob)
     (kept,) = await wait_for_records(tables, room, 1)  # Bob's went; Ada's was checked and kept
     assert kept["PartitionKey"] in {r["PartitionKey"] for r in stale}
     assert kept["CheckAfter"] > datetime.now(UTC) + timedelta(minutes=30)  # not asked again soon
@@ -181,13 +187,7 @@ async def test_a_session_left_expired_is_told_and_closed_by_the_hosts_timer(
     assert (told["status"], told["error"]) == (401, EXPIRED_REASON)
     assert bob.reader is not None
     await asyncio.wait_for(bob.reader, TIMEOUT)  # the service closed the socket
-    assert await ada.notice() == {
-        "type": "presence",
-        "event": "leave",
-        "userId": bob.user_id,
-        "room": room,
-        "name": "Bob",
-    }
+    assert await ada.notice() == left(bob)
     (kept,) = await wait_for_records(tables, room, 1)
     assert json.loads(kept["Session"])["userId"] == ada.user_id
     assert (await ada.call("members"))["members"] == [
