@@ -26,6 +26,7 @@ from shared.core.events import (
     Reject,
     Reply,
     Result,
+    refused_status,
 )
 
 # The extension serializes the enum by name; accept its numeric form too.
@@ -118,11 +119,12 @@ def _expiry(claims: Any) -> int | None:
         return None
 
 
+REJECT_CODES = {401: "unauthorized", 400: "userError", 500: "serverError"}
+
+
 def reject_code(status: int) -> str:
     """Web PubSub's connect-refusal code for a status (the service answers 401, 400 or 500)."""
-    if status == 401:
-        return "unauthorized"
-    return "serverError" if status >= 500 else "userError"
+    return REJECT_CODES[refused_status(status)]
 
 
 def render(result: Result) -> dict[str, Any] | None:

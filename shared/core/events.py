@@ -69,10 +69,26 @@ class Accept:
 
 @dataclass(frozen=True)
 class Reject:
-    """Refuse a connection: an HTTP-style status (401, 4xx, 5xx) and a message for the client."""
+    """Refuse a connection: an HTTP-style status (401, 4xx, 5xx) and a message for the client.
+
+    `status` is the app's reason; the client sees `client_status` (see `refused_status`)."""
 
     status: int
     message: str
+
+    @property
+    def client_status(self) -> int:
+        return refused_status(self.status)
+
+
+def refused_status(status: int) -> int:
+    """The status a refused client sees for the app's `status`: 401, 400 or 500. Azure Web
+    PubSub carries only these three (a connect refusal is `unauthorized`, `userError` or
+    `serverError`), so every adapter and the test harness answer the same way: a test that
+    passes on 403 would meet 400 in production."""
+    if status == 401:
+        return 401
+    return 500 if status >= 500 else 400
 
 
 @dataclass(frozen=True)

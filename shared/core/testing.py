@@ -44,9 +44,13 @@ TEST_JWT_SECRET = "test-secret-for-channel-tests-only-0123456789"
 
 @dataclass(frozen=True)
 class ConnectResult:
+    """A connect's outcome. Refused: `status` is what the client sees (401, 400 or 500, as on
+    Azure Web PubSub), `app_status` the status the app refused with (403, say)."""
+
     accepted: bool
-    status: int | None = None  # HTTP-style, as the client would see it
+    status: int | None = None
     message: str | None = None
+    app_status: int | None = None
 
 
 class ChannelTestEnvironment:
@@ -129,7 +133,7 @@ class ChannelCommunicator:
         )
         if isinstance(result, Reject):
             self.env.transport.forget(self.channel_id)
-            return ConnectResult(False, result.status, result.message)
+            return ConnectResult(False, result.client_status, result.message, result.status)
         assert isinstance(result, Accept)
         self.states.update(result.states)
         for topic in result.topics:  # joined as the connection opens, as the service does

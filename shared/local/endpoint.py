@@ -66,7 +66,7 @@ class ClientEndpointRoute:
         query = _multi(request.query.items())
         result = await self.dispatcher.dispatch(ConnectEvent(channel_id, query, user_id, {}))
         if isinstance(result, Reject):
-            return web.Response(status=result.status, text=result.message)
+            return web.Response(status=result.client_status, text=result.message)
         if not isinstance(result, Accept):
             log.error("connect of %s answered %r", channel_id, result)
             return web.Response(status=500, text="internal error")

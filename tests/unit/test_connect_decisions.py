@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
 from shared.core.errors import ForbiddenError
-from shared.core.events import Accept, ConnectEvent
+from shared.core.events import Accept, ConnectEvent, Reject
 from shared.core.functions import channel_connection_func, channel_func
 from shared.core.services import ChannelServices
 from shared.core.session import Session
@@ -54,9 +55,10 @@ async def test_on_connect_raising_refuses_the_connection_and_stores_no_record() 
     result = await client.connect()
     assert (result.accepted, result.status, result.message) == (
         False,
-        403,
+        400,  # what a Web PubSub client sees: the service carries only 401, 400 and 500
         "the vip room is invite-only",
     )
+    assert result.app_status == 403
     assert env.store.records == {}
     assert client.receive_nothing()
 
@@ -148,3 +150,28 @@ async def test_frames_too_big_for_the_states_copy_are_delivered_from_the_record(
     assert await client.receive_json() == {"action": "who", "result": "nobody"}
     copy = dict(client.states)["channel"]  # (a fresh read, after the event)
     assert copy["openingData"] == {"room": "r"}  # small again: copied
+
+
+@pytest.mark.parametrize(
+    ("app_status", "client_status", "code"),
+    [
+        (401, 401, "unauthorized"),
+        (400, 400, "userError"),
+        (403, 400, "userError"),
+        (404, 400, "userError"),
+        (422, 400, "userError"),
+        (429, 400, "userError"),
+        (500, 500, "serverError"),
+        (503, 500, "serverError"),
+    ],
+)
+def test_a_refusal_is_seen_as_web_pubsub_carries_it_by_every_adapter(
+    app_status: int, client_status: int, code: str
+) -> None:
+    # Web PubSub's connect response has three error codes, answered 401, 400 and 500
+    # (the extension's WebPubSubErrorCode); the harness and shared.local answer the same.
+    from shared.azure.trigger import render
+
+    refused = Reject(app_status, "no")
+    assert refused.client_status == client_status
+    assert render(refused) == {"code": code, "errorMessage": "no"}

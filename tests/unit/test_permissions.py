@@ -126,8 +126,9 @@ async def test_on_connect_permissions_refuse_the_connection() -> None:
     wire_channel(name="m", route="/m", on_connect=members_only, registry=registry)
     test_env = ChannelTestEnvironment(registry)
     refused = await test_env.communicator("m").connect()
-    assert (refused.accepted, refused.status, refused.message) == (
+    assert (refused.accepted, refused.status, refused.app_status, refused.message) == (
         False,
+        400,
         403,
         "'connect' is not permitted",
     )
