@@ -9,8 +9,12 @@ serves one machine; beyond one, deploy to Azure.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import json
+import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,20 +27,34 @@ from shared.core.http import HttpResult, HttpRoute, call_function, negotiate
 from shared.core.jwt_service import JwtService
 from shared.core.runtime import Parts, assemble
 from shared.core.stores import MemoryConnectionStore
+from shared.core.sweep import sweep
 from shared.core.wiring import ChannelRegistry
 from shared.local.access import ClientEndpoint, ClientTokens
 from shared.local.app import LocalApp
 from shared.local.endpoint import CLIENT_PATH, ClientEndpointRoute
 from shared.local.transport import SocketTransport
 
+SWEEP_EVERY = 300.0  # seconds, as the Azure app's timer (`0 */5 * * * *`)
+
+log = logging.getLogger("shared.local")
+
 
 class LocalRuntime:
-    """What one server process serves with: in-memory store, database and topics, live sockets."""
+    """What one server process serves with: in-memory store, database and topics, live sockets.
+
+    `sweep_every`: seconds between sweeps of the connection records. Nothing outlives its socket
+    in one process, but sessions end with their tokens here too (shared/core/sweep.py)."""
 
     def __init__(
-        self, app: LocalApp, *, jwt_secret: str, jwt_secret_previous: str | None = None
+        self,
+        app: LocalApp,
+        *,
+        jwt_secret: str,
+        jwt_secret_previous: str | None = None,
+        sweep_every: float = SWEEP_EVERY,
     ) -> None:
         self.app = app
+        self.sweep_every = sweep_every
         self.registry = app.registry
         self.transport = SocketTransport()
         self.tokens = ClientTokens()
@@ -105,8 +123,25 @@ def create_app(runtime: LocalRuntime) -> web.Application:
     async def close_sockets(app: web.Application) -> None:
         runtime.transport.close_all("the server is shutting down")
 
+    async def sweeping(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(_sweep_forever(runtime), name="sweep")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     app.on_shutdown.append(close_sockets)
+    app.cleanup_ctx.append(sweeping)
     return app
+
+
+async def _sweep_forever(runtime: LocalRuntime) -> None:
+    while True:
+        await asyncio.sleep(runtime.sweep_every)
+        try:
+            await sweep(runtime.parts.dispatcher)
+        except Exception:  # a sweep that fails is logged; the next one runs
+            log.exception("sweep failed")
 
 
 def _function_route(runtime: LocalRuntime, route: HttpRoute) -> Any:

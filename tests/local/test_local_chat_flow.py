@@ -6,11 +6,14 @@ The same client (tests/e2e/chat_client.py) drives the Azure stack end to end.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import aiohttp
 
 from shared.core.jwt_service import JwtService
-from shared.local import load_app
+from shared.core.stores import SESSION_GRACE, MemoryConnectionStore
+from shared.core.sweep import EXPIRED_REASON
+from shared.local import LocalRuntime, create_app, load_app, start
 from tests.e2e.chat_client import join
 from tests.local.conftest import JWT_SECRET, Served, serve
 
@@ -140,3 +143,35 @@ async def test_during_a_jwt_rotation_a_token_of_the_previous_secret_still_authen
         await ada.close()
     finally:
         await served.running.stop()
+
+
+async def test_a_session_left_expired_is_told_and_closed_by_the_servers_sweep(
+    guest_login: None, http: aiohttp.ClientSession
+) -> None:
+    runtime = LocalRuntime(load_app("channels"), jwt_secret=JWT_SECRET, sweep_every=0.2)
+    running = await start(create_app(runtime))
+    try:
+        ada = await join(http, running.url, "general", "ada")
+        bob = await join(http, running.url, "general", "bob")
+        await ada.notice()  # bob joined
+        store = runtime.parts.store
+        assert isinstance(store, MemoryConnectionStore)
+        (record,) = [
+            r for r in store.records.values() if (r.session or {}).get("userId") == bob.user_id
+        ]
+        # hours pass: bob's token expired past the grace, and nothing renewed it
+        gone = int((datetime.now(UTC) - SESSION_GRACE).timestamp()) - 60
+        await store.save_session(record.channel_id, {**(record.session or {}), "expiresAt": gone})
+
+        told = await bob.reply()
+        assert (told["status"], told["error"]) == (401, EXPIRED_REASON)
+        assert bob.reader is not None
+        await asyncio.wait_for(bob.reader, 10)  # the server closed the socket
+        leave = await ada.notice()
+        assert (leave["event"], leave["userId"]) == ("leave", bob.user_id)
+        assert (await ada.call("members"))["members"] == [
+            {"userId": ada.user_id, "connections": 1, "name": "ada"}
+        ]
+        await ada.close()
+    finally:
+        await running.stop()
