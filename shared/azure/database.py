@@ -181,9 +181,7 @@ class TableDatabase:
         prefix: str = "",
         after: str | None = None,
     ) -> Page:
-        rules.key("partition_key", partition_key)
-        rules.page_size(page_size)
-        rules.key_range(prefix, after)
+        rules.query(partition_key, page_size, prefix, after)
         position = rules.decode_continuation(continuation) if continuation else None
         where, parameters = _filter(partition_key, prefix, after)
 

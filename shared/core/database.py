@@ -188,9 +188,7 @@ class MemoryDatabase:
         prefix: str = "",
         after: str | None = None,
     ) -> Page:
-        rules.key("partition_key", partition_key)
-        rules.page_size(page_size)
-        rules.key_range(prefix, after)
+        rules.query(partition_key, page_size, prefix, after)
         start = rules.decode_continuation(continuation).get("RowKey", "") if continuation else ""
         rows = self._rows(table)
         keys = sorted(

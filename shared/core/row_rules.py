@@ -117,6 +117,13 @@ def page_size(value: int) -> int:
     return value
 
 
+def query(partition_key: str, size: int, prefix: str, after: str | None) -> None:
+    """A query's arguments, checked before any row is read (every Database implementation)."""
+    key("partition_key", partition_key)
+    page_size(size)
+    key_range(prefix, after)
+
+
 def row(values: Row, *, partition_key: str, row_key: str) -> dict[str, Any]:
     """The row as it will be stored (None dropped, Json encoded), or ValidationError."""
     key("partition_key", partition_key)
