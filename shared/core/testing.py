@@ -123,7 +123,26 @@ class ChannelCommunicator:
         self.states: dict[str, Any] = {}
         self.connected = False
         self._frames: asyncio.Queue[str] = asyncio.Queue()
-        env.transport.listen(channel_id, lambda _cid, text: self._frames.put_nowait(text))
+        self._closing: asyncio.Task[None] | None = None
+        env.transport.listen(
+            channel_id, lambda _cid, text: self._frames.put_nowait(text), self._closed_by_service
+        )
+
+    def _closed_by_service(self, reason: str | None) -> None:
+        # As Web PubSub: the socket closes, and its `disconnected` event (on_disconnect) comes
+        # after the event that closed it, not inside it.
+        self._closing = asyncio.get_running_loop().create_task(self.disconnect(reason))
+
+    async def wait_closed(self, timeout: float = 1.0) -> str | None:  # noqa: ASYNC109
+        """Wait until the server has closed this connection and its `disconnected` event has
+        run; the close reason. Raises TimeoutError when the server did not close it."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._closing is None:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("the server did not close the connection")
+            await asyncio.sleep(0.01)
+        await asyncio.wait_for(asyncio.shield(self._closing), timeout)
+        return self.env.transport.closed.get(self.channel_id)
 
     async def connect(self) -> ConnectResult:
         """The connect event, then (when accepted) the connected event, as the service does."""
@@ -159,7 +178,7 @@ class ChannelCommunicator:
 
     async def _message(self, data: str, data_type: DataType) -> None:
         if not self.connected:
-            raise RuntimeError("connect first")
+            raise RuntimeError("the connection is not open: connect first (or it was closed)")
         result = await self.env.dispatcher.dispatch(
             MessageEvent(self.channel_id, data, data_type, self.user_id, dict(self.states))
         )

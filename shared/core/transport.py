@@ -50,6 +50,7 @@ class Transport(Protocol):
 
 
 FrameListener = Callable[[str, str], None]
+CloseListener = Callable[[str | None], None]
 
 
 class MemoryTransport:
@@ -64,15 +65,23 @@ class MemoryTransport:
         self.users: dict[str, str] = {}  # channel id -> the user id the connection opened with
         self.closed: dict[str, str | None] = {}
         self._listeners: dict[str, FrameListener] = {}
+        self._closers: dict[str, CloseListener] = {}
         self._joined: defaultdict[str, set[str]] = defaultdict(set)  # topics of each connection
 
-    def listen(self, channel_id: str, listener: FrameListener) -> None:
+    def listen(
+        self, channel_id: str, listener: FrameListener, on_close: CloseListener | None = None
+    ) -> None:
+        """Frames for `channel_id` go to `listener`; `on_close` hears the service close it
+        (the service then sends the connection's `disconnected` event, as Web PubSub does)."""
         self._listeners[channel_id] = listener
+        if on_close is not None:
+            self._closers[channel_id] = on_close
 
     def forget(self, channel_id: str) -> None:
         """The client is gone (closed, refused, or never finished its handshake): no more
         frames, and it leaves every topic."""
         self._listeners.pop(channel_id, None)
+        self._closers.pop(channel_id, None)
         self.users.pop(channel_id, None)
         for topic in self._joined.pop(channel_id, ()):
             self._leave(topic, channel_id)
@@ -84,6 +93,9 @@ class MemoryTransport:
 
     async def close(self, channel_id: str, reason: str | None = None) -> None:
         self.closed[channel_id] = reason
+        on_close = self._closers.pop(channel_id, None)
+        if on_close is not None:
+            on_close(reason)
 
     async def subscribe(self, topic: str, channel_id: str) -> None:
         if channel_id not in self._listeners:

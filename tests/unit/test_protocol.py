@@ -224,6 +224,11 @@ async def test_channel_close_closes_the_connection(env: ChannelTestEnvironment) 
     await client.send_json({"action": "leave"})
     assert await client.receive_json() == {"action": "leave"}
     assert env.transport.closed == {client.channel_id: "bye"}
+    # as on Web PubSub: the socket is gone and its `disconnected` event has run
+    assert await client.wait_closed() == "bye"
+    assert client.channel_id not in env.store.records
+    with pytest.raises(RuntimeError, match="not open"):
+        await client.send_json({"action": "leave"})
 
 
 async def test_middleware_runs_channel_then_entry_then_function() -> None:

@@ -106,11 +106,15 @@ async def test_a_session_left_expired_past_the_grace_is_told_and_its_connection_
     before = await sweep(env.dispatcher, now=ends - timedelta(seconds=5))
     assert before.checked == 0 and client.channel_id not in env.transport.closed
 
+    left.clear()
     result = await sweep(env.dispatcher, now=ends + timedelta(seconds=2))
     assert (result.checked, result.ended, result.removed) == (1, 1, 0)
     frame = await client.receive_json()
     assert (frame["status"], frame["error"]) == (401, EXPIRED_REASON)
     assert env.transport.closed[client.channel_id] == EXPIRED_REASON
+    assert await client.wait_closed() == EXPIRED_REASON
+    assert left == [client.channel_id]  # on_disconnect ran, as after the service's close
+    assert client.channel_id not in env.store.records
 
 
 async def test_a_renewed_session_keeps_its_connection() -> None:
