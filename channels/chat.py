@@ -223,7 +223,9 @@ async def history(services: ChannelServices[Room], data: HistoryRequest) -> Hist
     size = 0
     for row in newest_first[: data.limit]:
         message = RoomMessage.model_validate(row)
-        # as the trigger sends it (ASCII-escaped JSON: an emoji is 12 bytes), the worst case
+        # Counted as ASCII-escaped JSON (an emoji is 12 bytes): the largest form any hop gives
+        # it (the Python worker's json.dumps escapes non-ASCII; the reply's data itself is
+        # UTF-8), so the page stays under 1 MB whichever form the service counts.
         size += len(json.dumps(message.model_dump(by_alias=True, mode="json"))) + 1
         if size > HISTORY_REPLY_BYTES and page:
             break
